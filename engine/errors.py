@@ -1,0 +1,48 @@
+"""The one root of every error Nexus raises on purpose.
+
+Each subclass carries a message a user can act on. Third-party errors are translated where they enter
+(``raise WorkspaceError(...) from exc``); adapters turn these into protocol errors at their edge.
+
+    NexusError
+     ├── ConfigError            invalid nexus.toml / NEXUS_* value
+     ├── WorkspaceError         root missing, unreadable, or a path outside the workspace
+     ├── IndexError_            the on-disk index cannot be used as asked
+     │    └── IndexLockedError  another process is writing this workspace's index
+     ├── NotFoundError          an unknown id, file or symbol
+     └── UnavailableError       a feature whose requirement (toolchain, provider) is missing
+
+Other packages (kernels, providers, contexts) add their own subclasses next to their code.
+"""
+
+from __future__ import annotations
+
+
+class NexusError(Exception):
+    """Base of every error Nexus raises deliberately; ``str(err)`` is meant for the user."""
+
+
+class ConfigError(NexusError):
+    pass
+
+
+class WorkspaceError(NexusError):
+    pass
+
+
+class IndexError_(NexusError):  # noqa: N801 - the builtin IndexError means something else
+    pass
+
+
+class IndexLockedError(IndexError_):
+    def __init__(self, pid: int | None, root: str) -> None:
+        who = f"PID {pid}" if pid else "another process"
+        super().__init__(f"index of {root} is being updated by {who}; try again when it finishes")
+        self.pid = pid
+
+
+class NotFoundError(NexusError):
+    pass
+
+
+class UnavailableError(NexusError):
+    pass

@@ -1,0 +1,1 @@
+"""Nexus lsp_server."""
