@@ -255,3 +255,102 @@ def launch(kernel_class: type[Kernel]) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     IPKernelApp.launch_instance(kernel_class=kernel_class)
+
+
+class RunnerKernel(WrapperKernel):
+    """A wrapper kernel whose language lives in one long-lived ``RunnerProcess`` (Node.js, the JVM).
+
+    Subclasses say how to start the runtime (``runner_argv``), how a cell is sent (``request``), and which
+    stderr words mean its heap limit was hit (``heap_words``). If the runtime dies, the cell gets an
+    error saying how (a limit, a crash, ``System.exit``) and the next cell starts a fresh one.
+    """
+
+    runtime_name = "the runtime"
+    heap_words: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runner: RunnerProcess | None = None
+        self._next_id = 0
+
+    def runner_argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def runner_env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def unavailable(self) -> str | None:
+        """Why the runtime cannot start here (something to install), or None."""
+        return None
+
+    def request(self, request_id: int, code: str) -> str:
+        return json.dumps({"id": request_id, "code": code})
+
+    async def ensure_runner(self) -> str | None:
+        """Start the runtime when it is not running; returns an error message when it cannot start."""
+        if self.runner is not None and self.runner.alive:
+            return None
+        problem = self.unavailable()
+        if problem is not None:
+            return problem
+        try:
+            self.runner = RunnerProcess(self.runner_argv(), self.stream, env=self.runner_env(), cwd=os.getcwd())
+            await self.runner.start()
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            self.runner = None
+            return f"{self.runtime_name} could not start: {exc}"
+        return None
+
+    async def kernel_info_request(self, stream: Any, ident: Any, parent: Any) -> None:
+        # the service waits for this reply: answering once the runtime is up makes a pooled kernel warm
+        await self.ensure_runner()
+        await super().kernel_info_request(stream, ident, parent)
+
+    def interrupt_targets(self) -> list[int]:
+        if self.runner is not None and self.runner.process is not None and self.runner.alive:
+            return [self.runner.process.pid]
+        return []
+
+    async def do_execute(self, code: str, silent: bool, store_history: bool = True,
+                         user_expressions: Any = None, allow_stdin: bool = False, **_: Any) -> dict[str, Any]:
+        problem = await self.ensure_runner()
+        if problem is not None:
+            return self.error("RuntimeUnavailable", problem)
+        assert self.runner is not None
+        self._next_id += 1
+        try:
+            self.runner.send(self.request(self._next_id, code))
+        except (OSError, RuntimeError):
+            return await self._runner_died()
+        reply = self.ok()
+        async for event in self.runner.events():
+            if event is None:
+                return await self._runner_died()
+            kind = event.get("type")
+            if kind == "stream":
+                self.stream(event.get("name", "stdout"), event.get("text", ""))
+            elif kind == "display":
+                self.display(event.get("data", {}))
+            elif kind == "result":
+                self.display(event.get("data", {}), result=True)
+            elif kind == "error":
+                reply = self.error(event.get("ename", "Error"), event.get("evalue", ""), event.get("traceback", []))
+            elif kind == "async_error":
+                self.stream("stderr", "\n".join(event.get("traceback", [])) + "\n")
+        return reply
+
+    async def _runner_died(self) -> dict[str, Any]:
+        assert self.runner is not None
+        code = await self.runner.wait_exit()
+        tail = self.runner.stderr_tail
+        self.runner = None
+        limit = limit_error_for(code, tail, self.heap_words)
+        if limit is not None:
+            ename, evalue = limit
+            return self.error(ename, f"{evalue}; {self.runtime_name} was restarted and the kernel's state was lost")
+        return self.error("RuntimeDied", f"{self.runtime_name} {exit_description(code)}; it will be restarted "
+                                         "on the next cell and the kernel's state was lost")
+
+    async def stop_children(self) -> None:
+        if self.runner is not None:
+            await self.runner.stop()
