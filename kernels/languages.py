@@ -59,7 +59,7 @@ class Language:
         if self.module is None:
             # frozen modules off: ipykernel's debugger (debugpy) misses breakpoints with them
             return [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                    "--HistoryManager.enabled=False", "--IPKernelApp.quiet=False"]
+                    "--HistoryManager.enabled=False"]
         return [sys.executable, "-m", self.module, "-f", "{connection_file}"]
 
     def missing(self) -> str | None:
