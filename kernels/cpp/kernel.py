@@ -49,8 +49,9 @@ class CppKernel(WrapperKernel):
         source = self.build / f"cell{self.cells}.cpp"
         binary = self.build / f"cell{self.cells}"
         source.write_text(self.program.source(cell), encoding="utf-8")
+        # LC_ALL=C: plain ASCII quotes in diagnostics, the same on every machine
         status, _, diagnostics = await self._run([compiler, *CXXFLAGS, "-o", str(binary), str(source)],
-                                                 stream=False)
+                                                 stream=False, env={**os.environ, "LC_ALL": "C"})
         if self.interrupted:
             return self.error("KeyboardInterrupt", "compilation interrupted")
         if status != 0:
@@ -79,9 +80,10 @@ class CppKernel(WrapperKernel):
         lines = [line for line in diagnostics.splitlines() if line.strip()]
         return self.error("CompileError", evalue, lines or [evalue])
 
-    async def _run(self, argv: list[str], stream: bool) -> tuple[int | None, str, str]:
+    async def _run(self, argv: list[str], stream: bool,
+                   env: dict[str, str] | None = None) -> tuple[int | None, str, str]:
         """Run a child to completion: (status, stderr tail, all stderr when not streamed)."""
-        process = self.child = await spawn(argv, stdin=False, cwd=os.getcwd())
+        process = self.child = await spawn(argv, stdin=False, cwd=os.getcwd(), env=env)
         collected: list[str] = []
         tail = ""
 
