@@ -110,29 +110,40 @@ class ExecutionService:
         Raises UnknownLanguageError, ToolchainMissingError, KernelStartError; faults of the code itself
         are in the result. Cancelling the calling task interrupts the kernel, which stays usable.
         """
-        result: ExecutionResult | None = None
-        async with contextlib.aclosing(self.stream(code, language, session_id=session_id,
-                                                   timeout=timeout)) as events:
-            async for event in events:
-                if isinstance(event, ExecutionResult):
-                    result = event
-        if result is None:  # stream_code always ends with a result or raises
-            raise KernelError("the execution ended without a result")
-        return result
+        async with self._acquire(language, session_id, timeout) as (kernel, seconds):
+            result = await run_code(kernel, code, timeout=seconds, output_limits=self.settings.output_limits,
+                                    interrupt_grace=self.settings.interrupt_grace_seconds,
+                                    limits=getattr(kernel, "limits", None))
+        return dataclasses.replace(result, session_id=session_id) if session_id is not None else result
 
     async def stream(self, code: str, language: str = "python", *, session_id: str | None = None,
                      timeout: float | None = None) -> AsyncIterator[StreamEvent]:
-        """Yield each output item as it arrives, then the ``ExecutionResult``; same errors as ``execute``."""
+        """Yield each output item as it arrives, then the ``ExecutionResult``; same errors as ``execute``.
+
+        Closing the iterator early (``aclose()``, or a cancelled consumer) interrupts the run.
+        """
+        async with self._acquire(language, session_id, timeout) as (kernel, seconds):
+            async for event in stream_code(kernel, code, timeout=seconds,
+                                           output_limits=self.settings.output_limits,
+                                           interrupt_grace=self.settings.interrupt_grace_seconds,
+                                           limits=getattr(kernel, "limits", None)):
+                if isinstance(event, ExecutionResult) and session_id is not None:
+                    event = dataclasses.replace(event, session_id=session_id)
+                yield event
+
+    @contextlib.asynccontextmanager
+    async def _acquire(self, language: str, session_id: str | None,
+                       timeout: float | None) -> AsyncIterator[tuple[Kernel, float]]:
+        """The kernel to run on: the session's (held under its lock) or a pooled one, discarded after."""
         self._check_open()
         language = self.backend.check(language)
-        timeout = self.settings.timeout_seconds if timeout is None else timeout
-        if timeout <= 0:
+        seconds = self.settings.timeout_seconds if timeout is None else timeout
+        if seconds <= 0:
             raise ValueError("timeout must be positive")
         if session_id is None:
             kernel = await self._take(language)
             try:
-                async for event in self._run(kernel, code, timeout):
-                    yield event
+                yield kernel, seconds
             finally:
                 self._discard(kernel)
             return
@@ -140,18 +151,9 @@ class ExecutionService:
         async with session.lock:
             session.last_used = time.monotonic()
             try:
-                async for event in self._run(session.kernel, code, timeout):
-                    yield (dataclasses.replace(event, session_id=session_id)
-                           if isinstance(event, ExecutionResult) else event)
+                yield session.kernel, seconds
             finally:
                 session.last_used = time.monotonic()
-
-    async def _run(self, kernel: Kernel, code: str, timeout: float) -> AsyncIterator[StreamEvent]:
-        limits = getattr(kernel, "limits", None)
-        async for event in stream_code(kernel, code, timeout=timeout,
-                                       output_limits=self.settings.output_limits,
-                                       interrupt_grace=self.settings.interrupt_grace_seconds, limits=limits):
-            yield event
 
     # --- sessions -----------------------------------------------------------------------------
 
