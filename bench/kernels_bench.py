@@ -27,15 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jupyter_client.manager import AsyncKernelManager  # noqa: E402
-
-from nexus.kernels import ExecutionService, KernelSettings, Stream  # noqa: E402
+from jupyter_client.manager import AsyncKernelManager
+from nexus.kernels import ExecutionService, KernelSettings, Stream
 
 
 def stats(samples: list[float]) -> str:
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return f"median {statistics.median(ordered) * 1000:7.2f} ms   p95 {p95 * 1000:7.2f} ms   (n={len(ordered)})"
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return (
+        f"median {statistics.median(ordered) * 1000:7.2f} ms   p95 {p95 * 1000:7.2f} ms   (n={len(ordered)})"
+    )
 
 
 class RawKernel:
@@ -55,8 +56,11 @@ class RawKernel:
         msg_id = self.client.execute("print(1)", store_history=True)
         while True:
             msg = await self.client.get_iopub_msg(timeout=10)
-            if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
-                    and msg["content"]["execution_state"] == "idle"):
+            if (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+            ):
                 break
         while (await self.client.get_shell_msg(timeout=10))["parent_header"].get("msg_id") != msg_id:
             pass
@@ -107,7 +111,9 @@ async def one_shots(service: ExecutionService, n: int, warm: bool) -> tuple[list
     return first, done
 
 
-async def concurrent_sessions(service: ExecutionService, count: int, rounds: int) -> tuple[float, list[float], float]:
+async def concurrent_sessions(
+    service: ExecutionService, count: int, rounds: int
+) -> tuple[float, list[float], float]:
     start = time.perf_counter()
     sessions = await asyncio.gather(*(service.open_session("python") for _ in range(count)))
     started = time.perf_counter() - start
@@ -134,7 +140,9 @@ async def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     async with ExecutionService(KernelSettings(pool={"python": 1}, cull_idle_seconds=0)) as service:
         sandbox = getattr(service.backend, "bwrap", None)
-        print(f"sandbox: rlimits, pids cgroup {getattr(service.backend, 'cgroup_root', None)}, bwrap {sandbox}")
+        print(
+            f"sandbox: rlimits, pids cgroup {getattr(service.backend, 'cgroup_root', None)}, bwrap {sandbox}"
+        )
         raw, ours = await warm_round_trips(service, args.rounds)
         warm_first, warm_done = await one_shots(service, 20, warm=True)
         conc_start, conc_lat, throughput = await concurrent_sessions(service, 20, 10)
@@ -148,10 +156,14 @@ async def main() -> None:
     print(f"one-shot, cold start: first output                    {stats(cold_first)}")
     print(f"one-shot, cold start: result                          {stats(cold_done)}")
     print(f"20 sessions: start all concurrently                   {conc_start * 1000:7.0f} ms")
-    print(f"20 sessions: print(1) in all at once, per execution   {stats(conc_lat)}   {throughput:.0f} exec/s")
-    print(f"targets: warm execute <= 1.3x reference: {'met' if ratio <= 1.3 else 'NOT met'}; "
-          f"one-shot warm first output <= 50 ms: "
-          f"{'met' if statistics.median(warm_first) <= 0.05 else 'NOT met'}")
+    print(
+        f"20 sessions: print(1) in all at once, per execution   {stats(conc_lat)}   {throughput:.0f} exec/s"
+    )
+    print(
+        f"targets: warm execute <= 1.3x reference: {'met' if ratio <= 1.3 else 'NOT met'}; "
+        f"one-shot warm first output <= 50 ms: "
+        f"{'met' if statistics.median(warm_first) <= 0.05 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,10 @@ def list_(as_json: bool) -> None:
     async def gather() -> list[dict[str, object]]:
         service = ExecutionService(KernelSettings(pool={}))
         try:
-            return [{"language": s.name, "name": s.display_name, "ready": s.ready, "detail": s.detail}
-                    for s in await service.languages()]
+            return [
+                {"language": s.name, "name": s.display_name, "ready": s.ready, "detail": s.detail}
+                for s in await service.languages()
+            ]
         finally:
             await service.close()
 

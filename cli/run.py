@@ -15,18 +15,39 @@ import click
 @click.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-c", "code", help="Code to run instead of a FILE.")
-@click.option("--lang", "-l", "language", help="Language (python, javascript, typescript, java, cpp, or an "
-                                                "installed kernelspec); default: from FILE's extension, else python.")
-@click.option("--json", "as_json", is_flag=True, help="Print the reply object {output, exitCode, executionTime, outputs}.")
-@click.option("--timeout", type=float, default=None, help="Seconds before the run is interrupted (default 30).")
-@click.option("--gateway-url", envvar="NEXUS_KERNELS_GATEWAY_URL", help="Run on a Jupyter Kernel/Enterprise Gateway.")
+@click.option(
+    "--lang",
+    "-l",
+    "language",
+    help="Language (python, javascript, typescript, java, cpp, or an "
+    "installed kernelspec); default: from FILE's extension, else python.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the reply object {output, exitCode, executionTime, outputs}.",
+)
+@click.option(
+    "--timeout", type=float, default=None, help="Seconds before the run is interrupted (default 30)."
+)
+@click.option(
+    "--gateway-url", envvar="NEXUS_KERNELS_GATEWAY_URL", help="Run on a Jupyter Kernel/Enterprise Gateway."
+)
 @click.option("--gateway-token", envvar="NEXUS_KERNELS_GATEWAY_TOKEN", help="The gateway's auth token.")
-def run(file: Path | None, code: str | None, language: str | None, as_json: bool, timeout: float | None,
-        gateway_url: str | None, gateway_token: str | None) -> None:
+def run(
+    file: Path | None,
+    code: str | None,
+    language: str | None,
+    as_json: bool,
+    timeout: float | None,
+    gateway_url: str | None,
+    gateway_token: str | None,
+) -> None:
     """Run CODE (-c) or FILE in a sandboxed Jupyter kernel and print what it prints."""
     from nexus.engine.config import load_settings
     from nexus.engine.errors import NexusError
-    from nexus.kernels import ExecutionService, kernel_settings, language_for_path
+    from nexus.kernels import kernel_settings, language_for_path
 
     if (code is None) == (file is None):
         raise click.UsageError("give either -c CODE or a FILE")
@@ -42,7 +63,9 @@ def run(file: Path | None, code: str | None, language: str | None, as_json: bool
         settings = kernel_settings(load_settings(Path.cwd()))
         settings = dataclasses.replace(settings, pool={})
         if gateway_url:
-            settings = dataclasses.replace(settings, gateway_url=gateway_url, gateway_token=gateway_token or "")
+            settings = dataclasses.replace(
+                settings, gateway_url=gateway_url, gateway_token=gateway_token or ""
+            )
         exit_code = asyncio.run(_run(settings, code or "", language or "python", timeout, as_json))
     except NexusError as exc:
         click.echo(f"nexus run: {exc}", err=True)
@@ -72,6 +95,8 @@ async def _run(settings: object, code: str, language: str, timeout: float | None
         assert result is not None
         if as_json:
             click.echo(json.dumps(result.to_json(), indent=2))
-        elif result.reason and not any(result.reason in strip_ansi(i.text) for i in result.outputs if isinstance(i, Stream)):
+        elif result.reason and not any(
+            result.reason in strip_ansi(i.text) for i in result.outputs if isinstance(i, Stream)
+        ):
             click.echo(f"nexus run: {result.reason}", err=True)
         return result.exit_code

@@ -22,7 +22,7 @@ from jupyter_client.manager import AsyncKernelManager
 from . import sandbox
 from .errors import KernelStartError, UnknownLanguageError
 from .execution import KernelClientLike, KernelManagerLike
-from .languages import LANGUAGES, Language, NexusKernelSpecManager, require, resolve
+from .languages import LANGUAGES, NexusKernelSpecManager, require, resolve
 from .settings import KernelSettings, Limits
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,9 @@ class KernelBackend(Protocol):
 
 
 class LocalKernel:
-    def __init__(self, backend: LocalBackend, language: str, manager: AsyncKernelManager, kernel_dir: Path) -> None:
+    def __init__(
+        self, backend: LocalBackend, language: str, manager: AsyncKernelManager, kernel_dir: Path
+    ) -> None:
         self.kernel_id = kernel_dir.name
         self.language = language
         self.manager = manager
@@ -103,7 +105,9 @@ class LocalKernel:
     async def prepare(self) -> None:
         pid = self.pid
         if pid is not None and self.limits.cpu_seconds:
-            sandbox.arm_cpu_limit(pid, self.limits.cpu_seconds)  # a few /proc reads: cheaper than a thread hop
+            sandbox.arm_cpu_limit(
+                pid, self.limits.cpu_seconds
+            )  # a few /proc reads: cheaper than a thread hop
         self._forks_refused = sandbox.pids_limit_hit(self._backend.cgroup_root, self.kernel_dir)
 
     async def limit_hit(self) -> str | None:

@@ -2,13 +2,13 @@
 
     NexusError
      ├── NotFoundError
-     │    ├── UnknownLanguageError   no built-in language, installed kernelspec or alias of that name
-     │    └── NoSuchSessionError     a session id that was never opened, or was culled/shut down
+     │    ├── UnknownLanguageError   no built-in language, alias or installed kernelspec of that name
+     │    └── NoSuchSessionError     a session id never opened, or already culled or shut down
      ├── UnavailableError
-     │    └── ToolchainMissingError  the language is known but its toolchain (node, jshell, g++) is absent
+     │    └── ToolchainMissingError  a known language whose toolchain (node, javac, g++) is absent
      └── KernelError                 a kernel could not be started, reached, or kept alive
-          ├── KernelStartError       the kernel process did not come up (its stderr tail is in the message)
-          └── GatewayError           the remote gateway refused or failed a request (HTTP status in message)
+          ├── KernelStartError       the kernel process did not come up (its log tail is in the message)
+          └── GatewayError           the gateway refused or failed a request (HTTP status in the message)
 
 Faults of the *user's code* (exceptions, timeouts, limits, a kernel that dies while running it) are not
 raised: they come back as an ``ExecutionResult`` with an exit code and an ``error`` output, because the

@@ -42,9 +42,15 @@ POLL_SECONDS = 1.0  # silence after which the kernel's liveness is checked
 
 
 class KernelClientLike(Protocol):
-    def execute(self, code: str, silent: bool = ..., store_history: bool = ...,
-                user_expressions: dict[str, Any] | None = ..., allow_stdin: bool | None = ...,
-                stop_on_error: bool = ...) -> str: ...
+    def execute(
+        self,
+        code: str,
+        silent: bool = ...,
+        store_history: bool = ...,
+        user_expressions: dict[str, Any] | None = ...,
+        allow_stdin: bool | None = ...,
+        stop_on_error: bool = ...,
+    ) -> str: ...
 
     async def get_iopub_msg(self, timeout: float | None = None) -> dict[str, Any]: ...
 
@@ -115,10 +121,16 @@ def classify_error(error: Error | None, limits: Limits | None) -> str | None:
     return None
 
 
-async def run_code(kernel: RunnableKernel, code: str, *, timeout: float,
-                   output_limits: OutputLimits | None = None, interrupt_grace: float = 3.0,
-                   limits: Limits | None = None,
-                   on_output: Callable[[OutputItem], None] | None = None) -> ExecutionResult:
+async def run_code(
+    kernel: RunnableKernel,
+    code: str,
+    *,
+    timeout: float,
+    output_limits: OutputLimits | None = None,
+    interrupt_grace: float = 3.0,
+    limits: Limits | None = None,
+    on_output: Callable[[OutputItem], None] | None = None,
+) -> ExecutionResult:
     """Execute ``code`` and return its result; ``on_output`` sees each kept item as it arrives.
 
     Never raises for faults of the code (errors, timeouts, limits, a kernel that dies): those are the
@@ -129,14 +141,28 @@ async def run_code(kernel: RunnableKernel, code: str, *, timeout: float,
     return await run.execute(code, timeout)
 
 
-async def stream_code(kernel: RunnableKernel, code: str, *, timeout: float,
-                      output_limits: OutputLimits | None = None, interrupt_grace: float = 3.0,
-                      limits: Limits | None = None) -> AsyncIterator[OutputItem | ExecutionResult]:
+async def stream_code(
+    kernel: RunnableKernel,
+    code: str,
+    *,
+    timeout: float,
+    output_limits: OutputLimits | None = None,
+    interrupt_grace: float = 3.0,
+    limits: Limits | None = None,
+) -> AsyncIterator[OutputItem | ExecutionResult]:
     """Yield output items as they arrive, then the ``ExecutionResult``; closing early interrupts the run."""
     items: asyncio.Queue[OutputItem | None] = asyncio.Queue()
-    task = asyncio.ensure_future(run_code(kernel, code, timeout=timeout, output_limits=output_limits,
-                                          interrupt_grace=interrupt_grace, limits=limits,
-                                          on_output=items.put_nowait))
+    task = asyncio.ensure_future(
+        run_code(
+            kernel,
+            code,
+            timeout=timeout,
+            output_limits=output_limits,
+            interrupt_grace=interrupt_grace,
+            limits=limits,
+            on_output=items.put_nowait,
+        )
+    )
     task.add_done_callback(lambda _: items.put_nowait(None))
     try:
         while (item := await items.get()) is not None:
@@ -149,8 +175,14 @@ async def stream_code(kernel: RunnableKernel, code: str, *, timeout: float,
 
 
 class _Run:
-    def __init__(self, kernel: RunnableKernel, output_limits: OutputLimits, grace: float,
-                 limits: Limits | None, on_output: Callable[[OutputItem], None] | None) -> None:
+    def __init__(
+        self,
+        kernel: RunnableKernel,
+        output_limits: OutputLimits,
+        grace: float,
+        limits: Limits | None,
+        on_output: Callable[[OutputItem], None] | None,
+    ) -> None:
         self.kernel = kernel
         self.collector = OutputCollector(output_limits)
         self.grace = grace
@@ -170,8 +202,9 @@ class _Run:
         start = time.monotonic()
         await self.kernel.prepare()
         try:
-            self.msg_id = self.kernel.client.execute(code, store_history=True, allow_stdin=False,
-                                                     stop_on_error=False)
+            self.msg_id = self.kernel.client.execute(
+                code, store_history=True, allow_stdin=False, stop_on_error=False
+            )
         except Exception as exc:  # a closed socket or a gone gateway: the kernel cannot be reached
             raise KernelError(f"cannot send code to the {self.kernel.language} kernel: {exc}") from exc
         try:
@@ -202,9 +235,15 @@ class _Run:
         return next((i for i in reversed(self.collector.items()) if isinstance(i, Error)), None)
 
     def _result(self, exit_code: int, start: float, reason: str) -> ExecutionResult:
-        return ExecutionResult(exit_code, self.collector.items(), time.monotonic() - start,
-                               self.collector.truncated, self.collector.dropped_bytes, reason,
-                               self.kernel.language)
+        return ExecutionResult(
+            exit_code,
+            self.collector.items(),
+            time.monotonic() - start,
+            self.collector.truncated,
+            self.collector.dropped_bytes,
+            reason,
+            self.kernel.language,
+        )
 
     async def _collect(self, deadline: float) -> bool | None:
         """Read until our request is idle and replied: True done, False deadline passed, None dead."""
@@ -214,9 +253,9 @@ class _Run:
             if remaining <= 0:
                 return False
             if self.got_idle:  # the reply is already on its way; IOPub has nothing more for us
-                if not await self._read_reply(min(remaining, POLL_SECONDS)):
-                    if not await self.kernel.manager.is_alive():
-                        return None
+                replied = await self._read_reply(min(remaining, POLL_SECONDS))
+                if not replied and not await self.kernel.manager.is_alive():
+                    return None
                 continue
             try:
                 msg = await client.get_iopub_msg(timeout=min(remaining, POLL_SECONDS))
@@ -259,8 +298,13 @@ class _Run:
         if await self._interrupt_and_wait():
             self._add(Stream("stderr", f"\n[{note}; the kernel was interrupted]\n"))
         else:
-            self._add(Stream("stderr", f"\n[{note}; the kernel did not stop when interrupted and was "
-                                       "restarted: its state was lost]\n"))
+            self._add(
+                Stream(
+                    "stderr",
+                    f"\n[{note}; the kernel did not stop when interrupted and was "
+                    "restarted: its state was lost]\n",
+                )
+            )
             await self._recover()
         return self._result(EXIT_TIMEOUT, start, note)
 
@@ -268,7 +312,7 @@ class _Run:
         """Interrupt and drain until idle; False when the kernel is still busy after the grace period."""
         try:
             await self.kernel.manager.interrupt_kernel()
-        except Exception as exc:  # a dead or unreachable kernel cannot be interrupted: restart it
+        except Exception as exc:  # noqa: BLE001 - a dead or unreachable kernel: restarting it is the answer
             log.warning("interrupting the %s kernel failed: %s", self.kernel.language, exc)
             return False
         finished = await self._collect(time.monotonic() + self.grace)

@@ -70,8 +70,10 @@ class GatewayKernelClient:
         try:
             self._ws = await self._http.ws_connect(self._ws_url, headers=self._headers, heartbeat=30)
         except aiohttp.WSServerHandshakeError as exc:
-            raise GatewayError(f"the gateway refused the kernel WebSocket (HTTP {exc.status}): "
-                               f"{'check the gateway token' if exc.status in (401, 403) else exc.message}") from exc
+            raise GatewayError(
+                f"the gateway refused the kernel WebSocket (HTTP {exc.status}): "
+                f"{'check the gateway token' if exc.status in (401, 403) else exc.message}"
+            ) from exc
         except aiohttp.ClientError as exc:
             raise GatewayError(f"cannot open the kernel WebSocket {self._ws_url}: {exc}") from exc
         self._reader = asyncio.create_task(self._read())
@@ -111,12 +113,23 @@ class GatewayKernelClient:
         except TimeoutError:
             raise queue.Empty from None
 
-    def execute(self, code: str, silent: bool = False, store_history: bool = True,
-                user_expressions: dict[str, Any] | None = None, allow_stdin: bool | None = None,
-                stop_on_error: bool = True) -> str:
-        content = {"code": code, "silent": silent, "store_history": store_history,
-                   "user_expressions": user_expressions or {}, "allow_stdin": bool(allow_stdin),
-                   "stop_on_error": stop_on_error}
+    def execute(
+        self,
+        code: str,
+        silent: bool = False,
+        store_history: bool = True,
+        user_expressions: dict[str, Any] | None = None,
+        allow_stdin: bool | None = None,
+        stop_on_error: bool = True,
+    ) -> str:
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": store_history,
+            "user_expressions": user_expressions or {},
+            "allow_stdin": bool(allow_stdin),
+            "stop_on_error": stop_on_error,
+        }
         msg = self.session.msg("execute_request", content)
         self.send("shell", msg)
         return str(msg["header"]["msg_id"])
@@ -232,13 +245,19 @@ class GatewayBackend:
     async def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """One REST call; raises GatewayError with the HTTP status or the connection problem."""
         try:
-            async with self._session().request(method, self.url + path, json=body, headers=self._headers) as resp:
+            async with self._session().request(
+                method, self.url + path, json=body, headers=self._headers
+            ) as resp:
                 text = await resp.text()
                 if resp.status in (401, 403):
-                    raise GatewayError(f"the gateway at {self.url} refused the request (HTTP {resp.status}): "
-                                       "check the gateway token")
+                    raise GatewayError(
+                        f"the gateway at {self.url} refused the request (HTTP {resp.status}): "
+                        "check the gateway token"
+                    )
                 if resp.status >= 400:
-                    raise GatewayError(f"{method} {path} failed on the gateway (HTTP {resp.status}): {text[:300]}")
+                    raise GatewayError(
+                        f"{method} {path} failed on the gateway (HTTP {resp.status}): {text[:300]}"
+                    )
                 return json.loads(text) if text else None
         except aiohttp.ClientError as exc:
             raise GatewayError(f"cannot reach the gateway at {self.url}: {exc}") from exc
@@ -248,7 +267,7 @@ class GatewayBackend:
         return lang.name if lang is not None else language
 
     async def kernel_name(self, language: str) -> str:
-        """The gateway kernelspec for ``language``: ``nexus-<lang>`` when installed there, else by language."""
+        """Gateway kernelspec for ``language``: ``nexus-<lang>`` when installed there, else by language."""
         if self._specs is None:
             data = await self.request("GET", "/api/kernelspecs")
             self._specs = dict(data.get("kernelspecs", {})) if isinstance(data, dict) else {}
@@ -265,8 +284,9 @@ class GatewayBackend:
 
     def new_client(self, kernel_id: str) -> GatewayKernelClient:
         ws_url = self.url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
-        return GatewayKernelClient(self._session(), f"{ws_url}/api/kernels/{quote(kernel_id)}/channels",
-                                   self._headers)
+        return GatewayKernelClient(
+            self._session(), f"{ws_url}/api/kernels/{quote(kernel_id)}/channels", self._headers
+        )
 
     async def start(self, language: str) -> GatewayKernel:
         name = await self.kernel_name(language)

@@ -38,8 +38,11 @@ def install_kernelspec(lang: Language, user: bool = True, prefix: str | None = N
         folder = Path(tmp) / lang.spec_name
         folder.mkdir()
         (folder / "kernel.json").write_text(json.dumps(lang.spec_dict(), indent=2), encoding="utf-8")
-        return str(KernelSpecManager().install_kernel_spec(str(folder), lang.spec_name, user=user and prefix is None,
-                                                          prefix=prefix, replace=True))
+        return str(
+            KernelSpecManager().install_kernel_spec(
+                str(folder), lang.spec_name, user=user and prefix is None, prefix=prefix, replace=True
+            )
+        )
 
 
 def install_typescript(target: Path | None = None) -> str:
@@ -53,10 +56,18 @@ def install_typescript(target: Path | None = None) -> str:
         source = TYPESCRIPT_PROJECT / name
         if source.is_file():
             shutil.copyfile(source, root / name)
-    done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--omit=dev"], cwd=root,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--omit=dev"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     if done.returncode != 0:
-        raise ToolchainMissingError("typescript", f"npm install failed in {root}: {done.stderr.strip()[-800:]}")
+        raise ToolchainMissingError(
+            "typescript", f"npm install failed in {root}: {done.stderr.strip()[-800:]}"
+        )
     return str(root / "node_modules" / "typescript")
 
 
@@ -70,8 +81,13 @@ def install_all(user: bool = True, prefix: str | None = None, npm: bool = True) 
             steps.append(InstallStep("typescript (npm)", False, str(exc)))
     elif npm:
         found = find_typescript()
-        steps.append(InstallStep("typescript (npm)", found is not None,
-                                 str(found) if found else "skipped: node is not installed"))
+        steps.append(
+            InstallStep(
+                "typescript (npm)",
+                found is not None,
+                str(found) if found else "skipped: node is not installed",
+            )
+        )
     if shutil.which("javac"):
         from .java.kernel import runner_classes
 
@@ -82,6 +98,11 @@ def install_all(user: bool = True, prefix: str | None = None, npm: bool = True) 
     for lang in LANGUAGES.values():
         missing = lang.missing()
         where = install_kernelspec(lang, user=user, prefix=prefix)
-        steps.append(InstallStep(f"kernelspec {lang.spec_name}", missing is None,
-                                 where if missing is None else f"{where} (not ready: {missing})"))
+        steps.append(
+            InstallStep(
+                f"kernelspec {lang.spec_name}",
+                missing is None,
+                where if missing is None else f"{where} (not ready: {missing})",
+            )
+        )
     return steps

@@ -26,6 +26,7 @@ def _need(*tools: str, hint: str) -> Callable[[], str | None]:
     def check() -> str | None:
         missing = [tool for tool in tools if shutil.which(tool) is None]
         return f"{', '.join(missing)} not found on PATH; {hint}" if missing else None
+
     return check
 
 
@@ -58,8 +59,15 @@ class Language:
     def argv(self) -> list[str]:
         if self.module is None:
             # frozen modules off: ipykernel's debugger (debugpy) misses breakpoints with them
-            return [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                    "--HistoryManager.enabled=False"]
+            return [
+                sys.executable,
+                "-Xfrozen_modules=off",
+                "-m",
+                "ipykernel_launcher",
+                "-f",
+                "{connection_file}",
+                "--HistoryManager.enabled=False",
+            ]
         return [sys.executable, "-m", self.module, "-f", "{connection_file}"]
 
     def missing(self) -> str | None:
@@ -83,18 +91,45 @@ class Language:
 
 
 LANGUAGES: dict[str, Language] = {
-    lang.name: lang for lang in (
+    lang.name: lang
+    for lang in (
         Language("python", "Python 3 (Nexus)", None, (".py",), ("py", "python3", "ipython")),
-        Language("javascript", "JavaScript (Node.js, Nexus)", "nexus.kernels.javascript", (".js", ".mjs", ".cjs"),
-                 ("js", "node", "nodejs"), headroom_mb=2048,
-                 check=_need("node", hint="install Node.js 18+ (apt-get install nodejs)")),
-        Language("typescript", "TypeScript (Node.js, Nexus)", "nexus.kernels.typescript", (".ts", ".mts", ".cts"),
-                 ("ts",), headroom_mb=2048, check=_typescript_check),
-        Language("java", "Java (jshell, Nexus)", "nexus.kernels.java", (".java", ".jsh"), ("jshell",),
-                 headroom_mb=2048, check=_need("java", "javac", hint="install a JDK 11+ (apt-get install default-jdk)")),
-        Language("cpp", "C++ (g++, Nexus)", "nexus.kernels.cpp", (".cpp", ".cc", ".cxx", ".c++", ".hpp"),
-                 ("c++", "cxx", "g++"), headroom_mb=0,
-                 check=_need("g++", hint="install g++ (apt-get install g++)")),
+        Language(
+            "javascript",
+            "JavaScript (Node.js, Nexus)",
+            "nexus.kernels.javascript",
+            (".js", ".mjs", ".cjs"),
+            ("js", "node", "nodejs"),
+            headroom_mb=2048,
+            check=_need("node", hint="install Node.js 18+ (apt-get install nodejs)"),
+        ),
+        Language(
+            "typescript",
+            "TypeScript (Node.js, Nexus)",
+            "nexus.kernels.typescript",
+            (".ts", ".mts", ".cts"),
+            ("ts",),
+            headroom_mb=2048,
+            check=_typescript_check,
+        ),
+        Language(
+            "java",
+            "Java (jshell, Nexus)",
+            "nexus.kernels.java",
+            (".java", ".jsh"),
+            ("jshell",),
+            headroom_mb=2048,
+            check=_need("java", "javac", hint="install a JDK 11+ (apt-get install default-jdk)"),
+        ),
+        Language(
+            "cpp",
+            "C++ (g++, Nexus)",
+            "nexus.kernels.cpp",
+            (".cpp", ".cc", ".cxx", ".c++", ".hpp"),
+            ("c++", "cxx", "g++"),
+            headroom_mb=0,
+            check=_need("g++", hint="install g++ (apt-get install g++)"),
+        ),
     )
 }
 
@@ -102,8 +137,7 @@ LANGUAGES: dict[str, Language] = {
 def resolve(name: str) -> Language | None:
     """The built-in language called ``name`` or one of its aliases (case-insensitive)."""
     key = name.strip().lower()
-    if key.startswith("nexus-"):
-        key = key[len("nexus-"):]
+    key = key.removeprefix("nexus-")
     for lang in LANGUAGES.values():
         if key == lang.name or key in lang.aliases:
             return lang

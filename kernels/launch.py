@@ -4,8 +4,8 @@ Runs by path, before anything else is imported (it must not import nexus: that w
 jupyter_client into every kernel start). It joins the kernel's pids cgroup when one was prepared,
 sets the resource limits, changes into the kernel's working folder and ``exec``s the command, so the
 kernel keeps this process id and jupyter_client's signals reach it. CONFIG_JSON keys: ``rlimits``
-(name -> [soft, hard]), ``cgroup`` (a pids cgroup folder to make and join, capped at ``pids_max``), ``cwd``, ``env`` (variables to set),
-``log`` (file that receives the kernel's stdout and stderr).
+(name -> [soft, hard]), ``cgroup`` (a pids cgroup folder to make and join, capped at ``pids_max``),
+``cwd``, ``env`` (variables to set), ``log`` (file that receives the kernel's stdout and stderr).
 """
 
 import json
@@ -29,8 +29,12 @@ def main(argv: list[str]) -> None:
             fh.write(str(os.getpid()))
     for name, (soft, hard) in config.get("rlimits", {}).items():
         which = getattr(resource, name)
-        cur_soft, cur_hard = resource.getrlimit(which)
-        hard = cur_hard if hard is None else (hard if cur_hard == resource.RLIM_INFINITY else min(hard, cur_hard))
+        _, cur_hard = resource.getrlimit(which)
+        hard = (
+            cur_hard
+            if hard is None
+            else (hard if cur_hard == resource.RLIM_INFINITY else min(hard, cur_hard))
+        )
         soft = hard if soft is None else (soft if hard == resource.RLIM_INFINITY else min(soft, hard))
         resource.setrlimit(which, (soft, hard))
     if config.get("log"):

@@ -53,8 +53,11 @@ class Rich:
         return text if not text or text.endswith("\n") else text + "\n"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"output_type": self.output_type, "data": dict(self.data),
-                               "metadata": dict(self.metadata)}
+        out: dict[str, Any] = {
+            "output_type": self.output_type,
+            "data": dict(self.data),
+            "metadata": dict(self.metadata),
+        }
         if self.output_type == "execute_result":
             out["execution_count"] = self.execution_count
         return out
@@ -73,8 +76,12 @@ class Error:
         return f"{self.ename}: {self.evalue}\n"
 
     def to_json(self) -> dict[str, Any]:
-        return {"output_type": "error", "ename": self.ename, "evalue": self.evalue,
-                "traceback": list(self.traceback)}
+        return {
+            "output_type": "error",
+            "ename": self.ename,
+            "evalue": self.evalue,
+            "traceback": list(self.traceback),
+        }
 
 
 OutputItem = Stream | Rich | Error
@@ -87,12 +94,20 @@ def item_from_message(msg_type: str, content: Mapping[str, Any]) -> OutputItem |
         return Stream(name, str(content.get("text", "")))
     if msg_type in ("execute_result", "display_data", "update_display_data"):
         kind: Literal["execute_result", "display_data"] = (
-            "execute_result" if msg_type == "execute_result" else "display_data")
-        return Rich(kind, dict(content.get("data") or {}), dict(content.get("metadata") or {}),
-                    content.get("execution_count"))
+            "execute_result" if msg_type == "execute_result" else "display_data"
+        )
+        return Rich(
+            kind,
+            dict(content.get("data") or {}),
+            dict(content.get("metadata") or {}),
+            content.get("execution_count"),
+        )
     if msg_type == "error":
-        return Error(str(content.get("ename", "Error")), str(content.get("evalue", "")),
-                     tuple(str(line) for line in content.get("traceback") or ()))
+        return Error(
+            str(content.get("ename", "Error")),
+            str(content.get("evalue", "")),
+            tuple(str(line) for line in content.get("traceback") or ()),
+        )
     return None
 
 
@@ -200,13 +215,17 @@ class OutputCollector:
         self.dropped_items += 1
 
     def items(self) -> tuple[OutputItem, ...]:
-        items = tuple(Stream(i.name, "".join(i.parts)) if isinstance(i, _StreamParts) else i
-                      for i in self._items)
+        items = tuple(
+            Stream(i.name, "".join(i.parts)) if isinstance(i, _StreamParts) else i for i in self._items
+        )
         if not self.truncated:
             return items
-        notice = Stream("stderr", f"\n[output truncated: {self.dropped_bytes} bytes in "
-                                  f"{self.dropped_items} outputs not shown; limit "
-                                  f"{self._limits.max_bytes} bytes / {self._limits.max_items} outputs]\n")
+        notice = Stream(
+            "stderr",
+            f"\n[output truncated: {self.dropped_bytes} bytes in "
+            f"{self.dropped_items} outputs not shown; limit "
+            f"{self._limits.max_bytes} bytes / {self._limits.max_items} outputs]\n",
+        )
         return (*items, notice)
 
 

@@ -39,7 +39,7 @@ _CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup/unified"), Pa
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SandboxPlan:
-    """What one kernel start should apply; ``headroom_mb`` is address space a runtime needs beyond its heap."""
+    """What one kernel start applies; ``headroom_mb``: address space a runtime needs beyond its heap."""
 
     limits: Limits
     headroom_mb: int = 0
@@ -65,8 +65,12 @@ def _bwrap_works(path: str) -> bool:
         import subprocess
 
         try:
-            done = subprocess.run([path, "--ro-bind", "/", "/", "--dev", "/dev", "--unshare-net", "true"],
-                                  capture_output=True, timeout=10)
+            done = subprocess.run(
+                [path, "--ro-bind", "/", "/", "--dev", "/dev", "--unshare-net", "true"],
+                capture_output=True,
+                check=False,
+                timeout=10,
+            )
             _BWRAP_OK[path] = done.returncode == 0
         except (OSError, subprocess.TimeoutExpired):
             _BWRAP_OK[path] = False
@@ -112,8 +116,9 @@ def cgroup_for(root: Path, kernel_dir: Path) -> Path:
     return root / f"nexus-{kernel_dir.name}"
 
 
-def launch_prefix(plan: SandboxPlan, kernel_dir: Path, workspace: Path | None,
-                  extra_env: dict[str, str] | None = None) -> list[str]:
+def launch_prefix(
+    plan: SandboxPlan, kernel_dir: Path, workspace: Path | None, extra_env: dict[str, str] | None = None
+) -> list[str]:
     """The argv that goes before a kernel's own argv (launcher, then bwrap when available)."""
     limits = plan.limits
     rlimits: dict[str, list[int | None]] = {}
@@ -130,18 +135,46 @@ def launch_prefix(plan: SandboxPlan, kernel_dir: Path, workspace: Path | None,
         cgroup = cgroup_for(plan.cgroup_root, kernel_dir)  # made by launch.py, at every (re)start
     elif limits.processes and os.geteuid() != 0:
         # RLIMIT_NPROC counts every process of the user, so allow what the user already runs
-        mine = sum(1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == os.getuid())
+        mine = sum(
+            1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == os.getuid()
+        )
         rlimits["RLIMIT_NPROC"] = [mine + limits.processes, mine + limits.processes]
-    env = {"NEXUS_KERNEL_DIR": str(kernel_dir), "IPYTHONDIR": str(kernel_dir / ".ipython"),
-           "NEXUS_MEMORY_MB": str(limits.memory_mb), "MPLBACKEND": "agg",
-           # glibc reserves 64 MB of address space per thread arena; ipykernel has a dozen threads
-           "MALLOC_ARENA_MAX": "2", "PYDEVD_DISABLE_FILE_VALIDATION": "1", **(extra_env or {})}
-    config = {"rlimits": rlimits, "cgroup": str(cgroup) if cgroup else None, "pids_max": limits.processes,
-              "cwd": str(kernel_dir / "work"), "env": env, "log": str(kernel_dir / "kernel.log")}
+    env = {
+        "NEXUS_KERNEL_DIR": str(kernel_dir),
+        "IPYTHONDIR": str(kernel_dir / ".ipython"),
+        "NEXUS_MEMORY_MB": str(limits.memory_mb),
+        "MPLBACKEND": "agg",
+        # glibc reserves 64 MB of address space per thread arena; ipykernel has a dozen threads
+        "MALLOC_ARENA_MAX": "2",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        **(extra_env or {}),
+    }
+    config = {
+        "rlimits": rlimits,
+        "cgroup": str(cgroup) if cgroup else None,
+        "pids_max": limits.processes,
+        "cwd": str(kernel_dir / "work"),
+        "env": env,
+        "log": str(kernel_dir / "kernel.log"),
+    }
     prefix = [sys.executable, "-I", str(LAUNCHER), json.dumps(config), "--"]
     if plan.bwrap:
-        prefix += [plan.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                   "--tmpfs", "/tmp", "--bind", str(kernel_dir), str(kernel_dir), "--die-with-parent"]
+        prefix += [
+            plan.bwrap,
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--bind",
+            str(kernel_dir),
+            str(kernel_dir),
+            "--die-with-parent",
+        ]
         if workspace is not None:
             prefix += ["--bind", str(workspace), str(workspace)]
         if not limits.network:

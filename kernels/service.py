@@ -25,7 +25,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Self
 
 from .backend import Kernel, KernelBackend, LocalBackend
 from .errors import KernelError, NoSuchSessionError
@@ -79,7 +79,7 @@ class ExecutionService:
         self._culler: asyncio.Task[None] | None = None
         self._closed = False
 
-    async def __aenter__(self) -> ExecutionService:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -103,37 +103,59 @@ class ExecutionService:
 
     # --- running code -------------------------------------------------------------------------
 
-    async def execute(self, code: str, language: str = "python", *, session_id: str | None = None,
-                      timeout: float | None = None) -> ExecutionResult:
+    async def execute(
+        self,
+        code: str,
+        language: str = "python",
+        *,
+        session_id: str | None = None,
+        timeout: float | None = None,
+    ) -> ExecutionResult:
         """Run ``code``; with ``session_id`` in that session's kernel (created on first use).
 
         Raises UnknownLanguageError, ToolchainMissingError, KernelStartError; faults of the code itself
         are in the result. Cancelling the calling task interrupts the kernel, which stays usable.
         """
         async with self._acquire(language, session_id, timeout) as (kernel, seconds):
-            result = await run_code(kernel, code, timeout=seconds, output_limits=self.settings.output_limits,
-                                    interrupt_grace=self.settings.interrupt_grace_seconds,
-                                    limits=getattr(kernel, "limits", None))
+            result = await run_code(
+                kernel,
+                code,
+                timeout=seconds,
+                output_limits=self.settings.output_limits,
+                interrupt_grace=self.settings.interrupt_grace_seconds,
+                limits=getattr(kernel, "limits", None),
+            )
         return dataclasses.replace(result, session_id=session_id) if session_id is not None else result
 
-    async def stream(self, code: str, language: str = "python", *, session_id: str | None = None,
-                     timeout: float | None = None) -> AsyncIterator[StreamEvent]:
+    async def stream(
+        self,
+        code: str,
+        language: str = "python",
+        *,
+        session_id: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[StreamEvent]:
         """Yield each output item as it arrives, then the ``ExecutionResult``; same errors as ``execute``.
 
         Closing the iterator early (``aclose()``, or a cancelled consumer) interrupts the run.
         """
         async with self._acquire(language, session_id, timeout) as (kernel, seconds):
-            async for event in stream_code(kernel, code, timeout=seconds,
-                                           output_limits=self.settings.output_limits,
-                                           interrupt_grace=self.settings.interrupt_grace_seconds,
-                                           limits=getattr(kernel, "limits", None)):
+            async for event in stream_code(
+                kernel,
+                code,
+                timeout=seconds,
+                output_limits=self.settings.output_limits,
+                interrupt_grace=self.settings.interrupt_grace_seconds,
+                limits=getattr(kernel, "limits", None),
+            ):
                 if isinstance(event, ExecutionResult) and session_id is not None:
                     event = dataclasses.replace(event, session_id=session_id)
                 yield event
 
     @contextlib.asynccontextmanager
-    async def _acquire(self, language: str, session_id: str | None,
-                       timeout: float | None) -> AsyncIterator[tuple[Kernel, float]]:
+    async def _acquire(
+        self, language: str, session_id: str | None, timeout: float | None
+    ) -> AsyncIterator[tuple[Kernel, float]]:
         """The kernel to run on: the session's (held under its lock) or a pooled one, discarded after."""
         self._check_open()
         language = self.backend.check(language)
@@ -179,8 +201,12 @@ class ExecutionService:
 
     def sessions(self) -> list[SessionInfo]:
         now = time.monotonic()
-        return [SessionInfo(s.session_id, s.kernel.language, s.kernel.kernel_id, s.lock.locked(),
-                            now - s.last_used) for s in self._sessions.values()]
+        return [
+            SessionInfo(
+                s.session_id, s.kernel.language, s.kernel.kernel_id, s.lock.locked(), now - s.last_used
+            )
+            for s in self._sessions.values()
+        ]
 
     def kernel(self, session_id: str) -> Kernel:
         """The session's kernel; ``.client`` reaches its channels (control for ``debug_request``)."""
@@ -257,8 +283,9 @@ class ExecutionService:
     async def cull(self, idle_seconds: float) -> list[str]:
         """Shut down sessions unused for ``idle_seconds`` and not running anything; returns their ids."""
         now = time.monotonic()
-        stale = [s for s in self._sessions.values()
-                 if not s.lock.locked() and now - s.last_used >= idle_seconds]
+        stale = [
+            s for s in self._sessions.values() if not s.lock.locked() and now - s.last_used >= idle_seconds
+        ]
         for session in stale:
             log.info("culling idle session %s (%s)", session.session_id, session.kernel.language)
             self._sessions.pop(session.session_id, None)

@@ -59,8 +59,14 @@ class KernelSettings:
     workspace: Path | None = None
 
     def __post_init__(self) -> None:
-        for name in ("memory_mb", "cpu_seconds", "processes", "file_size_mb", "max_output_bytes",
-                     "max_output_items"):
+        for name in (
+            "memory_mb",
+            "cpu_seconds",
+            "processes",
+            "file_size_mb",
+            "max_output_bytes",
+            "max_output_items",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"setting kernels.{name} must be 0 (unlimited) or positive")
         if self.timeout_seconds <= 0:

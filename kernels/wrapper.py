@@ -66,8 +66,11 @@ class WrapperKernel(Kernel):  # type: ignore[misc]
 
     def display(self, data: dict[str, Any], result: bool = False) -> None:
         if result:
-            self.send_response(self.iopub_socket, "execute_result",
-                               {"execution_count": self.execution_count, "data": data, "metadata": {}})
+            self.send_response(
+                self.iopub_socket,
+                "execute_result",
+                {"execution_count": self.execution_count, "data": data, "metadata": {}},
+            )
         else:
             self.send_response(self.iopub_socket, "display_data", {"data": data, "metadata": {}})
 
@@ -78,7 +81,12 @@ class WrapperKernel(Kernel):  # type: ignore[misc]
         return {"status": "error", "execution_count": self.execution_count, **content}
 
     def ok(self) -> dict[str, Any]:
-        return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
+        return {
+            "status": "ok",
+            "execution_count": self.execution_count,
+            "payload": [],
+            "user_expressions": {},
+        }
 
     # --- interrupts ---------------------------------------------------------------------------
 
@@ -117,13 +125,26 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-async def spawn(argv: Sequence[str], *, stdin: bool = True, cwd: str | None = None,
-                env: dict[str, str] | None = None, pass_fds: Sequence[int] = ()) -> asyncio.subprocess.Process:
+async def spawn(
+    argv: Sequence[str],
+    *,
+    stdin: bool = True,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
+) -> asyncio.subprocess.Process:
     """Start a child in its own process group, killed with the kernel (see ``_die_with_parent``)."""
     return await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env,
-        limit=PIPE_LIMIT, preexec_fn=_die_with_parent, pass_fds=tuple(pass_fds))
+        *argv,
+        stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+        limit=PIPE_LIMIT,
+        preexec_fn=_die_with_parent,
+        pass_fds=tuple(pass_fds),
+    )
 
 
 def kill_group(process: asyncio.subprocess.Process | None, sig: int = signal.SIGKILL) -> None:
@@ -140,8 +161,13 @@ class RunnerProcess:
     "heap out of memory", a JVM error) can be explained.
     """
 
-    def __init__(self, argv: Sequence[str], on_text: Callable[[str, str], None],
-                 env: dict[str, str] | None = None, cwd: str | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        on_text: Callable[[str, str], None],
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.env = env
         self.cwd = cwd
@@ -166,23 +192,29 @@ class RunnerProcess:
             os.close(write_fd)
         loop = asyncio.get_running_loop()
         protocol_reader = asyncio.StreamReader(limit=PIPE_LIMIT, loop=loop)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(protocol_reader, loop=loop),
-                                     os.fdopen(read_fd, "rb", buffering=0))
-        self._tasks = [asyncio.ensure_future(self._read_protocol(protocol_reader)),
-                       asyncio.ensure_future(self._read_stream("stdout")),
-                       asyncio.ensure_future(self._read_stream("stderr"))]
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(protocol_reader, loop=loop),
+            os.fdopen(read_fd, "rb", buffering=0),
+        )
+        self._tasks = [
+            asyncio.ensure_future(self._read_protocol(protocol_reader)),
+            asyncio.ensure_future(self._read_stream("stdout")),
+            asyncio.ensure_future(self._read_stream("stderr")),
+        ]
         event = await asyncio.wait_for(self._events.get(), ready_timeout)
         if event is None or event.get("type") != "ready":
             await self.process.wait()
-            raise RuntimeError(f"{self.argv[0]} exited while starting (status {self.process.returncode})"
-                               f"{': ' + self.stderr_tail.strip()[-1500:] if self.stderr_tail.strip() else ''}")
+            raise RuntimeError(
+                f"{self.argv[0]} exited while starting (status {self.process.returncode})"
+                f"{': ' + self.stderr_tail.strip()[-1500:] if self.stderr_tail.strip() else ''}"
+            )
 
     async def _read_protocol(self, reader: asyncio.StreamReader) -> None:
         try:
             while line := await reader.readline():
                 if line.startswith(MARK):
                     try:
-                        self._events.put_nowait(json.loads(line[len(MARK):]))
+                        self._events.put_nowait(json.loads(line[len(MARK) :]))
                         continue
                     except json.JSONDecodeError:
                         pass
@@ -294,7 +326,9 @@ class RunnerKernel(WrapperKernel):
         if problem is not None:
             return problem
         try:
-            self.runner = RunnerProcess(self.runner_argv(), self.stream, env=self.runner_env(), cwd=os.getcwd())
+            self.runner = RunnerProcess(
+                self.runner_argv(), self.stream, env=self.runner_env(), cwd=os.getcwd()
+            )
             await self.runner.start()
         except (OSError, RuntimeError, TimeoutError) as exc:
             self.runner = None
@@ -311,8 +345,15 @@ class RunnerKernel(WrapperKernel):
             return [self.runner.process.pid]
         return []
 
-    async def do_execute(self, code: str, silent: bool, store_history: bool = True,
-                         user_expressions: Any = None, allow_stdin: bool = False, **_: Any) -> dict[str, Any]:
+    async def do_execute(
+        self,
+        code: str,
+        silent: bool,
+        store_history: bool = True,
+        user_expressions: Any = None,
+        allow_stdin: bool = False,
+        **_: Any,
+    ) -> dict[str, Any]:
         problem = await self.ensure_runner()
         if problem is not None:
             return self.error("RuntimeUnavailable", problem)
@@ -334,7 +375,9 @@ class RunnerKernel(WrapperKernel):
             elif kind == "result":
                 self.display(event.get("data", {}), result=True)
             elif kind == "error":
-                reply = self.error(event.get("ename", "Error"), event.get("evalue", ""), event.get("traceback", []))
+                reply = self.error(
+                    event.get("ename", "Error"), event.get("evalue", ""), event.get("traceback", [])
+                )
             elif kind == "async_error":
                 self.stream("stderr", "\n".join(event.get("traceback", [])) + "\n")
         return reply
@@ -347,9 +390,14 @@ class RunnerKernel(WrapperKernel):
         limit = limit_error_for(code, tail, self.heap_words)
         if limit is not None:
             ename, evalue = limit
-            return self.error(ename, f"{evalue}; {self.runtime_name} was restarted and the kernel's state was lost")
-        return self.error("RuntimeDied", f"{self.runtime_name} {exit_description(code)}; it will be restarted "
-                                         "on the next cell and the kernel's state was lost")
+            return self.error(
+                ename, f"{evalue}; {self.runtime_name} was restarted and the kernel's state was lost"
+            )
+        return self.error(
+            "RuntimeDied",
+            f"{self.runtime_name} {exit_description(code)}; it will be restarted "
+            "on the next cell and the kernel's state was lost",
+        )
 
     async def stop_children(self) -> None:
         if self.runner is not None:

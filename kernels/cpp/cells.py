@@ -20,13 +20,32 @@ from tree_sitter import Language, Node, Parser
 
 _LANGUAGE = Language(tree_sitter_cpp.language())
 
-DECLARATION_TYPES = frozenset({
-    "preproc_include", "preproc_def", "preproc_function_def", "preproc_call", "preproc_if", "preproc_ifdef",
-    "using_declaration", "alias_declaration", "type_definition", "declaration", "function_definition",
-    "class_specifier", "struct_specifier", "union_specifier", "enum_specifier", "template_declaration",
-    "template_instantiation", "namespace_definition", "namespace_alias_definition", "linkage_specification",
-    "concept_definition", "static_assert_declaration",
-})
+DECLARATION_TYPES = frozenset(
+    {
+        "preproc_include",
+        "preproc_def",
+        "preproc_function_def",
+        "preproc_call",
+        "preproc_if",
+        "preproc_ifdef",
+        "using_declaration",
+        "alias_declaration",
+        "type_definition",
+        "declaration",
+        "function_definition",
+        "class_specifier",
+        "struct_specifier",
+        "union_specifier",
+        "enum_specifier",
+        "template_declaration",
+        "template_instantiation",
+        "namespace_definition",
+        "namespace_alias_definition",
+        "linkage_specification",
+        "concept_definition",
+        "static_assert_declaration",
+    }
+)
 
 PRELUDE = """#include <cstdio>
 #include <iostream>
@@ -61,9 +80,14 @@ def split(source: str, label: str) -> Cell:
     has_main = False
     children = list(tree.root_node.children)
     for index, node in enumerate(children):
-        text = data[node.start_byte:node.end_byte].decode("utf-8", "replace")
-        if node.type == ";" and declarations and index > 0 and children[index - 1].type in (
-                "class_specifier", "struct_specifier", "union_specifier", "enum_specifier"):
+        text = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        if (
+            node.type == ";"
+            and declarations
+            and index > 0
+            and children[index - 1].type
+            in ("class_specifier", "struct_specifier", "union_specifier", "enum_specifier")
+        ):
             last = declarations[-1]
             declarations[-1] = dataclasses.replace(last, text=last.text + ";")
             continue
@@ -80,8 +104,9 @@ def split(source: str, label: str) -> Cell:
 
 def declaration_key(node: Node, data: bytes) -> str:
     """What a declaration defines, so a later one with the same key replaces it (empty: keep both)."""
+
     def text(n: Node | None) -> str:
-        return data[n.start_byte:n.end_byte].decode("utf-8", "replace") if n is not None else ""
+        return data[n.start_byte : n.end_byte].decode("utf-8", "replace") if n is not None else ""
 
     kind = node.type
     if kind == "template_declaration":
@@ -104,7 +129,11 @@ def declaration_key(node: Node, data: bytes) -> str:
         names = []
         for child in node.children_by_field_name("declarator"):
             target = child
-            while target is not None and target.type not in ("identifier", "qualified_identifier", "field_identifier"):
+            while target is not None and target.type not in (
+                "identifier",
+                "qualified_identifier",
+                "field_identifier",
+            ):
                 target = target.child_by_field_name("declarator")
             if target is not None:
                 names.append(text(target))

@@ -9,21 +9,26 @@ import re
 import shutil
 import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..wrapper import WrapperKernel, exit_description, kernel_dir, kill_group, limit_error_for, spawn
 from .cells import Program, split
 
 CXXFLAGS = ("-std=gnu++20", "-O1", "-pipe", "-fdiagnostics-color=never", "-fmax-errors=20", "-w")
-_ERROR_LINE = re.compile(r"^(?P<where>[^:\n]+:\d+:\d+): (?:fatal )?error: (?P<message>.*)$", re.M)
+_ERROR_LINE = re.compile(r"^(?P<where>[^:\n]+:\d+:\d+): (?:fatal )?error: (?P<message>.*)$", re.MULTILINE)
 
 
 class CppKernel(WrapperKernel):
     implementation = "nexus-cpp"
     language = "c++"
     banner = "Nexus C++ kernel (g++)"
-    language_info = {"name": "c++", "mimetype": "text/x-c++src", "file_extension": ".cpp",
-                     "codemirror_mode": "text/x-c++src", "pygments_lexer": "cpp"}
+    language_info: ClassVar[dict[str, str]] = {
+        "name": "c++",
+        "mimetype": "text/x-c++src",
+        "file_extension": ".cpp",
+        "codemirror_mode": "text/x-c++src",
+        "pygments_lexer": "cpp",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -35,11 +40,20 @@ class CppKernel(WrapperKernel):
     def interrupt_targets(self) -> list[int]:
         return [self.child.pid] if self.child is not None and self.child.returncode is None else []
 
-    async def do_execute(self, code: str, silent: bool, store_history: bool = True,
-                         user_expressions: Any = None, allow_stdin: bool = False, **_: Any) -> dict[str, Any]:
+    async def do_execute(
+        self,
+        code: str,
+        silent: bool,
+        store_history: bool = True,
+        user_expressions: Any = None,
+        allow_stdin: bool = False,
+        **_: Any,
+    ) -> dict[str, Any]:
         compiler = shutil.which("g++")
         if compiler is None:
-            return self.error("RuntimeUnavailable", "g++ not found on PATH; install g++ (apt-get install g++)")
+            return self.error(
+                "RuntimeUnavailable", "g++ not found on PATH; install g++ (apt-get install g++)"
+            )
         if not code.strip():
             return self.ok()
         self.cells += 1
@@ -50,8 +64,11 @@ class CppKernel(WrapperKernel):
         binary = self.build / f"cell{self.cells}"
         source.write_text(self.program.source(cell), encoding="utf-8")
         # LC_ALL=C: plain ASCII quotes in diagnostics, the same on every machine
-        status, _, diagnostics = await self._run([compiler, *CXXFLAGS, "-o", str(binary), str(source)],
-                                                 stream=False, env={**os.environ, "LC_ALL": "C"})
+        status, _, diagnostics = await self._run(
+            [compiler, *CXXFLAGS, "-o", str(binary), str(source)],
+            stream=False,
+            env={**os.environ, "LC_ALL": "C"},
+        )
         if self.interrupted:
             return self.error("KeyboardInterrupt", "compilation interrupted")
         if status != 0:
@@ -67,7 +84,9 @@ class CppKernel(WrapperKernel):
         limit = limit_error_for(status, tail, ())
         if limit is not None:
             return self.error(*limit)
-        what = "Segmentation fault" if status == -signal.SIGSEGV else f"the program {exit_description(status)}"
+        what = (
+            "Segmentation fault" if status == -signal.SIGSEGV else f"the program {exit_description(status)}"
+        )
         return self.error("ProgramFailed", what)
 
     def _compile_error(self, diagnostics: str, status: int | None) -> dict[str, Any]:
@@ -80,8 +99,9 @@ class CppKernel(WrapperKernel):
         lines = [line for line in diagnostics.splitlines() if line.strip()]
         return self.error("CompileError", evalue, lines or [evalue])
 
-    async def _run(self, argv: list[str], stream: bool,
-                   env: dict[str, str] | None = None) -> tuple[int | None, str, str]:
+    async def _run(
+        self, argv: list[str], stream: bool, env: dict[str, str] | None = None
+    ) -> tuple[int | None, str, str]:
         """Run a child to completion: (status, stderr tail, all stderr when not streamed)."""
         process = self.child = await spawn(argv, stdin=False, cwd=os.getcwd(), env=env)
         collected: list[str] = []

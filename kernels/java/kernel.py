@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import ClassVar
 
 from nexus.engine.config import user_cache_dir
 
@@ -24,8 +25,11 @@ SOURCE = Path(__file__).resolve().with_name("NexusJShell.java")
 def runner_classes(compile_into: Path | None = None) -> Path:
     """The folder holding the compiled runner, compiling it first when needed; raises RuntimeError."""
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
-    candidates = [compile_into] if compile_into else [user_cache_dir() / "kernels" / f"java-{digest}",
-                                                      Path(kernel_dir()) / f"java-{digest}"]
+    candidates = (
+        [compile_into]
+        if compile_into
+        else [user_cache_dir() / "kernels" / f"java-{digest}", Path(kernel_dir()) / f"java-{digest}"]
+    )
     for folder in candidates:
         if (folder / "NexusJShell.class").is_file():
             return folder
@@ -37,10 +41,24 @@ def runner_classes(compile_into: Path | None = None) -> Path:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             # a small heap: inside the kernel's address-space limit javac's default heap cannot be reserved
-            done = subprocess.run([javac, "-J-Xmx256m", "-J-XX:CompressedClassSpaceSize=64m",
-                                   "-J-XX:ReservedCodeCacheSize=64m", "-J-XX:+UseSerialGC", "-nowarn",
-                                   "-XDignore.symbol.file", "-d", str(folder), str(SOURCE)],
-                                  capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [
+                    javac,
+                    "-J-Xmx256m",
+                    "-J-XX:CompressedClassSpaceSize=64m",
+                    "-J-XX:ReservedCodeCacheSize=64m",
+                    "-J-XX:+UseSerialGC",
+                    "-nowarn",
+                    "-XDignore.symbol.file",
+                    "-d",
+                    str(folder),
+                    str(SOURCE),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             errors.append(str(exc))
             continue
@@ -52,8 +70,14 @@ def runner_classes(compile_into: Path | None = None) -> Path:
 
 def java_argv(classes: Path, heap_mb: int) -> list[str]:
     java = shutil.which("java") or "java"
-    argv = [java, "-XX:+UseSerialGC", "-Xshare:auto", "-XX:CompressedClassSpaceSize=128m",
-            "-XX:ReservedCodeCacheSize=128m", "-XX:-UsePerfData"]
+    argv = [
+        java,
+        "-XX:+UseSerialGC",
+        "-Xshare:auto",
+        "-XX:CompressedClassSpaceSize=128m",
+        "-XX:ReservedCodeCacheSize=128m",
+        "-XX:-UsePerfData",
+    ]
     if heap_mb:
         argv.append(f"-Xmx{heap_mb}m")
     return [*argv, "-cp", str(classes), "NexusJShell"]
@@ -65,8 +89,13 @@ class JavaKernel(RunnerKernel):
     banner = "Nexus Java kernel (JShell)"
     runtime_name = "the JVM"
     heap_words = ("java.lang.OutOfMemoryError", "Java heap space")
-    language_info = {"name": "java", "mimetype": "text/x-java", "file_extension": ".java",
-                     "codemirror_mode": "text/x-java", "pygments_lexer": "java"}
+    language_info: ClassVar[dict[str, str]] = {
+        "name": "java",
+        "mimetype": "text/x-java",
+        "file_extension": ".java",
+        "codemirror_mode": "text/x-java",
+        "pygments_lexer": "java",
+    }
 
     def unavailable(self) -> str | None:
         missing = [tool for tool in ("java", "javac") if shutil.which(tool) is None]

@@ -7,6 +7,7 @@ cell with the ``typescript`` package before running it the same way.
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 from ..wrapper import RunnerKernel, memory_mb
 from .runtime import find_typescript, node_argv
@@ -19,8 +20,13 @@ class JavaScriptKernel(RunnerKernel):
     runtime_name = "Node.js"
     runner_language = "javascript"
     heap_words = ("heap out of memory", "Reached heap limit", "Allocation failed")
-    language_info = {"name": "javascript", "mimetype": "application/javascript", "file_extension": ".js",
-                     "codemirror_mode": "javascript", "pygments_lexer": "javascript"}
+    language_info: ClassVar[dict[str, str]] = {
+        "name": "javascript",
+        "mimetype": "application/javascript",
+        "file_extension": ".js",
+        "codemirror_mode": "javascript",
+        "pygments_lexer": "javascript",
+    }
 
     def runner_argv(self) -> list[str]:
         return node_argv(self.runner_language, memory_mb())

@@ -47,7 +47,7 @@ def _npm_global_root() -> Path | None:
     if npm is None:
         return None
     try:
-        done = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, timeout=20)
+        done = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, check=False, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None

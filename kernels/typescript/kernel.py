@@ -3,6 +3,8 @@ type checking) and run in the same long-lived Node.js process as the JavaScript 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..javascript.kernel import JavaScriptKernel
 
 
@@ -11,5 +13,10 @@ class TypeScriptKernel(JavaScriptKernel):
     language = "typescript"
     banner = "Nexus TypeScript kernel (Node.js, typescript transpileModule)"
     runner_language = "typescript"
-    language_info = {"name": "typescript", "mimetype": "text/typescript", "file_extension": ".ts",
-                     "codemirror_mode": "text/typescript", "pygments_lexer": "typescript"}
+    language_info: ClassVar[dict[str, str]] = {
+        "name": "typescript",
+        "mimetype": "text/typescript",
+        "file_extension": ".ts",
+        "codemirror_mode": "text/typescript",
+        "pygments_lexer": "typescript",
+    }

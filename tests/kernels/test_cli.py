@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -12,8 +13,14 @@ import pytest
 
 
 def nexus(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nexus.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nexus.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        timeout=120,
+    )
 
 
 def test_run_code_prints_output_and_exits_with_exit_code(tmp_path: Path) -> None:
@@ -24,10 +31,17 @@ def test_run_code_prints_output_and_exits_with_exit_code(tmp_path: Path) -> None
 
 
 def test_run_json_prints_the_reply_object(tmp_path: Path) -> None:
-    done = nexus("run", "--json", "--timeout", "1", "-c", "print('x', flush=True)\nwhile True: pass", cwd=tmp_path)
+    done = nexus(
+        "run", "--json", "--timeout", "1", "-c", "print('x', flush=True)\nwhile True: pass", cwd=tmp_path
+    )
     reply = json.loads(done.stdout)
     assert done.returncode == 124 and reply["exitCode"] == 124
-    assert reply["output"].startswith("x\n") and set(reply) >= {"output", "exitCode", "executionTime", "outputs"}
+    assert reply["output"].startswith("x\n") and set(reply) >= {
+        "output",
+        "exitCode",
+        "executionTime",
+        "outputs",
+    }
 
 
 def test_run_file_picks_the_language_from_the_extension(tmp_path: Path) -> None:
@@ -62,24 +76,44 @@ async def test_kernels_install_writes_specs_that_jupyter_can_start(tmp_path: Pat
 
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
-
     from nexus.kernels import AttachedKernel, run_code
 
     env = dict(os.environ, NEXUS_CACHE_DIR=str(tmp_path / "cache"))
-    done = subprocess.run([sys.executable, "-m", "nexus.cli", "kernels", "install", "--prefix",
-                           str(tmp_path / "env"), "--no-npm"], capture_output=True, text=True, env=env,
-                          timeout=300)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "nexus.cli",
+            "kernels",
+            "install",
+            "--prefix",
+            str(tmp_path / "env"),
+            "--no-npm",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     kernels_dir = tmp_path / "env" / "share" / "jupyter" / "kernels"
-    assert {p.name for p in kernels_dir.iterdir()} >= {"nexus-python", "nexus-javascript", "nexus-typescript",
-                                                       "nexus-java", "nexus-cpp"}
+    assert {p.name for p in kernels_dir.iterdir()} >= {
+        "nexus-python",
+        "nexus-javascript",
+        "nexus-typescript",
+        "nexus-java",
+        "nexus-cpp",
+    }
     python_spec = json.loads((kernels_dir / "nexus-python" / "kernel.json").read_text())
     assert python_spec["metadata"]["debugger"] is True and python_spec["interrupt_mode"] == "message"
     if shutil.which("node") is None:
         return
     specs = KernelSpecManager(kernel_dirs=[str(kernels_dir)])
-    manager = AsyncKernelManager(kernel_name="nexus-javascript", kernel_spec_manager=specs, transport="ipc",
-                                 ip=str(tmp_path / "ipc"))  # absolute: the kernel runs in another cwd
+    manager = AsyncKernelManager(
+        kernel_name="nexus-javascript", kernel_spec_manager=specs, transport="ipc", ip=str(tmp_path / "ipc")
+    )  # absolute: the kernel runs in another cwd
     await manager.start_kernel(cwd=str(tmp_path))
     client = manager.client()
     client.start_channels()

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import psutil
 import pytest
 import pytest_asyncio
-
 from nexus.kernels import EXIT_ERROR, EXIT_KILLED, EXIT_TIMEOUT, ExecutionService, KernelSettings
 
 from .conftest import can_limit_processes
@@ -21,8 +20,9 @@ def sid() -> str:
 async def test_infinite_loop_times_out_keeping_what_was_printed(service: ExecutionService) -> None:
     session = sid()
     await service.execute("x = 'kept'", session_id=session)
-    result = await service.execute("print('before', flush=True)\nwhile True:\n    pass", session_id=session,
-                                   timeout=1.5)
+    result = await service.execute(
+        "print('before', flush=True)\nwhile True:\n    pass", session_id=session, timeout=1.5
+    )
     assert result.exit_code == EXIT_TIMEOUT
     assert result.output.startswith("before\n")
     assert "timed out after 1.5 s; the kernel was interrupted" in result.output
@@ -32,7 +32,9 @@ async def test_infinite_loop_times_out_keeping_what_was_printed(service: Executi
 
 async def test_code_that_ignores_interrupts_gets_the_kernel_restarted(service: ExecutionService) -> None:
     session = sid()
-    code = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.1)"
+    code = (
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.1)"
+    )
     result = await service.execute(code, session_id=session, timeout=1)
     assert result.exit_code == EXIT_TIMEOUT
     assert "did not stop when interrupted and was restarted" in result.output
@@ -50,8 +52,10 @@ async def test_memory_hog_hits_the_memory_limit(service: ExecutionService) -> No
     await service.shutdown(session)
 
 
-@pytest.mark.skipif(not can_limit_processes, reason="running as root without a writable pids cgroup: "
-                                                    "nothing here could stop a fork bomb")
+@pytest.mark.skipif(
+    not can_limit_processes,
+    reason="running as root without a writable pids cgroup: nothing here could stop a fork bomb",
+)
 async def test_fork_bomb_hits_the_process_limit_and_is_cleaned_up(service: ExecutionService) -> None:
     session = sid()
     await service.open_session("python", session)
@@ -60,14 +64,16 @@ async def test_fork_bomb_hits_the_process_limit_and_is_cleaned_up(service: Execu
     assert result.exit_code == EXIT_KILLED
     assert result.reason == "process limit of 64 exceeded"
     assert (await service.execute("print('ok')", session_id=session)).output == "ok\n"
-    pid = getattr(kernel, "pid")
+    pid = kernel.pid
     launcher = service.backend.bwrap is not None  # type: ignore[attr-defined]
     # what is left is the kernel alone (under bubblewrap: bwrap and the kernel it runs)
     assert pid is not None and len(psutil.Process(pid).children(recursive=True)) == (1 if launcher else 0)
     await service.shutdown(session)
 
 
-async def test_os_exit_kills_the_kernel_with_a_clear_error_and_the_next_run_works(service: ExecutionService) -> None:
+async def test_os_exit_kills_the_kernel_with_a_clear_error_and_the_next_run_works(
+    service: ExecutionService,
+) -> None:
     session = sid()
     result = await service.execute("import os\nos._exit(3)", session_id=session)
     assert result.exit_code == EXIT_ERROR
@@ -104,7 +110,8 @@ async def tight() -> AsyncIterator[ExecutionService]:
 async def test_cpu_limit_counts_per_execution(tight: ExecutionService) -> None:
     session = sid()
     # 1.2 s of CPU, three times: over the 2 s limit in total, but each execution is within it
-    burn = "import time\nend = time.process_time() + 1.2\nwhile time.process_time() < end:\n    pass\nprint('ok')"
+    burn = "import time\nend = time.process_time() + 1.2\nwhile time.process_time() < end:\n    pass\n"
+    burn += "print('ok')"
     for _ in range(3):
         assert (await tight.execute(burn, session_id=session)).output == "ok\n"
     result = await tight.execute("while True:\n    pass", session_id=session, timeout=60)

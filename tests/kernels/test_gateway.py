@@ -7,8 +7,15 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
+from nexus.kernels import (
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    ExecutionService,
+    GatewayBackend,
+    GatewayError,
+    KernelSettings,
+)
 
-from nexus.kernels import EXIT_OK, EXIT_TIMEOUT, ExecutionService, GatewayBackend, GatewayError, KernelSettings
 from tests.support.kernel_gateway import Gateway, running_gateway
 
 
@@ -19,8 +26,9 @@ def gateway() -> Iterator[Gateway]:
 
 
 def remote_settings(gw: Gateway, token: str | None = None) -> KernelSettings:
-    return KernelSettings(pool={}, gateway_url=gw.url, gateway_token=gw.token if token is None else token,
-                          cull_idle_seconds=0)
+    return KernelSettings(
+        pool={}, gateway_url=gw.url, gateway_token=gw.token if token is None else token, cull_idle_seconds=0
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -50,8 +58,11 @@ async def test_remote_timeout_interrupts_over_rest(remote: ExecutionService) -> 
 
 async def test_wrong_token_is_a_clear_error(gateway: Gateway) -> None:
     async with ExecutionService(remote_settings(gateway, token="wrong")) as svc:
-        with pytest.raises(GatewayError, match=r"refused the request \(HTTP 403\): check the gateway token|"
-                                               r"refused the request \(HTTP 401\): check the gateway token"):
+        with pytest.raises(
+            GatewayError,
+            match=r"refused the request \(HTTP 403\): check the gateway token|"
+            r"refused the request \(HTTP 401\): check the gateway token",
+        ):
             await svc.execute("1", "python")
 
 

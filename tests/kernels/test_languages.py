@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from nexus.kernels import EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT, ExecutionService, Rich
 from nexus.kernels.javascript.runtime import find_typescript
 
@@ -18,17 +17,21 @@ def sid() -> str:
 
 # --- JavaScript ---------------------------------------------------------------------------------
 
+
 async def test_javascript_keeps_state_and_shows_values(service: ExecutionService) -> None:
     need("node")
     session = sid()
-    first = await service.execute("const greet = (n) => `hi ${n}`;\nconsole.log(greet('a'))", "js",
-                                  session_id=session)
-    second = await service.execute("const greet = (n) => `hey ${n}`;\ngreet('b')", "javascript",
-                                   session_id=session)
+    first = await service.execute(
+        "const greet = (n) => `hi ${n}`;\nconsole.log(greet('a'))", "js", session_id=session
+    )
+    second = await service.execute(
+        "const greet = (n) => `hey ${n}`;\ngreet('b')", "javascript", session_id=session
+    )
     assert (first.exit_code, first.output) == (EXIT_OK, "hi a\n")
     assert second.output == "'hey b'\n"  # re-running a const declaration works, like a notebook needs
-    awaited = await service.execute("const v = await Promise.resolve(41)\nv + 1", "javascript",
-                                    session_id=session)
+    awaited = await service.execute(
+        "const v = await Promise.resolve(41)\nv + 1", "javascript", session_id=session
+    )
     assert awaited.output == "42\n"
     assert (await service.execute("v", "javascript", session_id=session)).output == "41\n"
     await service.shutdown(session)
@@ -50,8 +53,9 @@ async def test_javascript_display_and_interrupt(service: ExecutionService) -> No
     shown = await service.execute("display.html('<i>x</i>')", "javascript", session_id=session)
     assert isinstance(shown.outputs[0], Rich) and shown.outputs[0].data["text/html"] == "<i>x</i>"
     await service.execute("let n = 5", "javascript", session_id=session)
-    looped = await service.execute("console.log('spin'); while (true) {}", "javascript", session_id=session,
-                                   timeout=1.5)
+    looped = await service.execute(
+        "console.log('spin'); while (true) {}", "javascript", session_id=session, timeout=1.5
+    )
     assert looped.exit_code == EXIT_TIMEOUT and looped.output.startswith("spin\n")
     assert "the kernel was interrupted" in looped.output
     assert (await service.execute("n * 2", "javascript", session_id=session)).output == "10\n"
@@ -61,8 +65,12 @@ async def test_javascript_display_and_interrupt(service: ExecutionService) -> No
 async def test_javascript_heap_limit(service: ExecutionService) -> None:
     need("node")
     session = sid()
-    result = await service.execute("const hog = []; while (true) hog.push(new Array(1e6).fill(1.5))",
-                                   "javascript", session_id=session, timeout=60)
+    result = await service.execute(
+        "const hog = []; while (true) hog.push(new Array(1e6).fill(1.5))",
+        "javascript",
+        session_id=session,
+        timeout=60,
+    )
     assert result.exit_code == EXIT_KILLED and result.reason == "memory limit of 512 MB exceeded"
     assert (await service.execute("1 + 1", "javascript", session_id=session)).output == "2\n"
     await service.shutdown(session)
@@ -70,15 +78,18 @@ async def test_javascript_heap_limit(service: ExecutionService) -> None:
 
 # --- TypeScript ---------------------------------------------------------------------------------
 
+
 async def test_typescript_types_are_stripped_and_state_kept(service: ExecutionService) -> None:
     need("node")
     if find_typescript() is None:
         pytest.skip("the typescript npm package is not installed (scripts/test.sh installs it)")
     session = sid()
-    await service.execute("interface P { x: number }\nconst p: P = { x: 2 };\nenum C { R, G }", "ts",
-                          session_id=session)
-    result = await service.execute("const twice = (n: number): number => n * 2;\ntwice(p.x) + C.G", "ts",
-                                   session_id=session)
+    await service.execute(
+        "interface P { x: number }\nconst p: P = { x: 2 };\nenum C { R, G }", "ts", session_id=session
+    )
+    result = await service.execute(
+        "const twice = (n: number): number => n * 2;\ntwice(p.x) + C.G", "ts", session_id=session
+    )
     assert result.output == "5\n"
     await service.shutdown(session)
 
@@ -95,11 +106,15 @@ async def test_typescript_syntax_errors_are_tsc_diagnostics(service: ExecutionSe
 
 # --- Java ---------------------------------------------------------------------------------------
 
+
 async def test_java_keeps_state_through_jshell(service: ExecutionService) -> None:
     need("java", "javac")
     session = sid()
-    first = await service.execute("int base = 40;\nint add(int a) { return base + a; }\n"
-                                  "System.out.println(\"ready\");", "java", session_id=session)
+    first = await service.execute(
+        'int base = 40;\nint add(int a) { return base + a; }\nSystem.out.println("ready");',
+        "java",
+        session_id=session,
+    )
     second = await service.execute("add(2)", "java", session_id=session)
     assert (first.exit_code, first.output, second.output) == (EXIT_OK, "ready\n", "42\n")
     broken = await service.execute("int y = ;", "java", session_id=session)
@@ -116,13 +131,21 @@ async def test_java_keeps_state_through_jshell(service: ExecutionService) -> Non
 
 # --- C++ ----------------------------------------------------------------------------------------
 
+
 async def test_cpp_keeps_definitions_between_cells(service: ExecutionService) -> None:
     need("g++")
     session = sid()
-    first = await service.execute("#include <vector>\nint scale = 3;\nint f(int a) { return a * scale; }\n"
-                                  "std::cout << f(2) << std::endl;", "cpp", session_id=session)
-    second = await service.execute("int f(int a) { return a * scale + 1; }\nstd::vector<int> v{f(1)};\n"
-                                   "std::cout << v[0] << '\\n';", "c++", session_id=session)
+    first = await service.execute(
+        "#include <vector>\nint scale = 3;\nint f(int a) { return a * scale; }\n"
+        "std::cout << f(2) << std::endl;",
+        "cpp",
+        session_id=session,
+    )
+    second = await service.execute(
+        "int f(int a) { return a * scale + 1; }\nstd::vector<int> v{f(1)};\nstd::cout << v[0] << '\\n';",
+        "c++",
+        session_id=session,
+    )
     assert (first.exit_code, first.output, second.output) == (EXIT_OK, "6\n", "4\n")
     await service.shutdown(session)
 

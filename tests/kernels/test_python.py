@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 from jupyter_client.manager import AsyncKernelManager
-
 from nexus.kernels import (
     AttachedKernel,
     Error,
@@ -108,8 +107,9 @@ async def test_interrupt_stops_a_running_cell_and_keeps_the_state(service: Execu
     events: list[object] = []
 
     async def run() -> None:
-        async for event in service.stream("import time\nprint('started', flush=True)\ntime.sleep(60)",
-                                          session_id=session):
+        async for event in service.stream(
+            "import time\nprint('started', flush=True)\ntime.sleep(60)", session_id=session
+        ):
             events.append(event)
             if isinstance(event, Stream) and "started" in event.text:
                 await service.interrupt(session)
@@ -137,8 +137,9 @@ async def test_cancelled_caller_interrupts_the_kernel_which_stays_usable(service
     started = asyncio.Event()
 
     async def consume() -> None:
-        async for event in service.stream("import time\nprint('go', flush=True)\ntime.sleep(60)",
-                                          session_id=session):
+        async for event in service.stream(
+            "import time\nprint('go', flush=True)\ntime.sleep(60)", session_id=session
+        ):
             if isinstance(event, Stream):
                 started.set()
 
@@ -164,8 +165,15 @@ async def test_idle_sessions_are_culled(service: ExecutionService) -> None:
 async def test_debugger_reaches_the_session_kernel_control_channel(service: ExecutionService) -> None:
     session = await service.open_session("python")
     client = service.kernel(session).client
-    msg = client.session.msg("debug_request", {"type": "request", "seq": 1, "command": "initialize",
-                                               "arguments": {"adapterID": "nexus", "clientID": "test"}})
+    msg = client.session.msg(
+        "debug_request",
+        {
+            "type": "request",
+            "seq": 1,
+            "command": "initialize",
+            "arguments": {"adapterID": "nexus", "clientID": "test"},
+        },
+    )
     client.control_channel.send(msg)
     reply = await client.get_control_msg(timeout=20)
     assert reply["header"]["msg_type"] == "debug_reply"

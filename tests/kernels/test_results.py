@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from nexus.engine.config import Settings
 from nexus.engine.errors import ConfigError
 from nexus.kernels import Error, ExecutionResult, KernelSettings, Rich, Stream, kernel_settings
@@ -13,14 +12,25 @@ from nexus.kernels.settings import OutputLimits
 
 def test_reply_has_the_seed_shape() -> None:
     result = ExecutionResult(0, (Stream("stdout", "Hello\n"),), 0.0451, language="python")
-    assert result.to_json() == {"output": "Hello\n", "exitCode": 0, "executionTime": 45,
-                                "outputs": [{"output_type": "stream", "name": "stdout", "text": "Hello\n"}],
-                                "truncated": False}
+    assert result.to_json() == {
+        "output": "Hello\n",
+        "exitCode": 0,
+        "executionTime": 45,
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": "Hello\n"}],
+        "truncated": False,
+    }
 
 
 def test_output_joins_streams_values_and_tracebacks_without_ansi() -> None:
-    result = ExecutionResult(1, (Stream("stdout", "a\n"), Rich("execute_result", {"text/plain": "2"}),
-                                 Error("ZeroDivisionError", "x", ("\x1b[31mZeroDivisionError\x1b[39m: x",))), 0.0)
+    result = ExecutionResult(
+        1,
+        (
+            Stream("stdout", "a\n"),
+            Rich("execute_result", {"text/plain": "2"}),
+            Error("ZeroDivisionError", "x", ("\x1b[31mZeroDivisionError\x1b[39m: x",)),
+        ),
+        0.0,
+    )
     assert result.output == "a\n2\nZeroDivisionError: x\n"
     assert result.error is not None and result.error.ename == "ZeroDivisionError"
 
@@ -72,8 +82,9 @@ def test_settings_section_and_pool_from_environment() -> None:
     assert kernel_settings(Settings({})) == KernelSettings()
 
 
-@pytest.mark.parametrize("raw", [{"pool": "python"}, {"memory_mb": "-1"}, {"timeout_seconds": "0"},
-                                 {"memory_mb": "lots"}])
+@pytest.mark.parametrize(
+    "raw", [{"pool": "python"}, {"memory_mb": "-1"}, {"timeout_seconds": "0"}, {"memory_mb": "lots"}]
+)
 def test_invalid_settings_name_the_key(raw: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="kernels"):
         kernel_settings(Settings({"kernels": raw}))

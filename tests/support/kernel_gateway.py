@@ -32,9 +32,20 @@ def running_gateway(token: str = "test-token", timeout: float = 60.0) -> Iterato
     runtime = tempfile.mkdtemp(prefix="nexus-kg-")
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=runtime, JUPYTER_DATA_DIR=runtime)
     process = subprocess.Popen(
-        [sys.executable, "-m", "kernel_gateway", "--KernelGatewayApp.ip=127.0.0.1",
-         f"--KernelGatewayApp.port={port}", f"--KernelGatewayApp.auth_token={token}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, text=True)
+        [
+            sys.executable,
+            "-m",
+            "kernel_gateway",
+            "--KernelGatewayApp.ip=127.0.0.1",
+            f"--KernelGatewayApp.port={port}",
+            f"--KernelGatewayApp.auth_token={token}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
     ready = threading.Event()
     lines: list[str] = []
 
