@@ -181,6 +181,8 @@ class LocalBackend:
         kernel_dir = self.base / uuid.uuid4().hex[:12]
         (kernel_dir / "work").mkdir(parents=True)
         (kernel_dir / "run").mkdir()
+        if lang is not None and lang.name == "java":
+            await asyncio.to_thread(_compile_java_runner)
         plan = sandbox.SandboxPlan(self.limits, lang.headroom_mb if lang else 0, self.bwrap, self.cgroup_root)
         prefix = sandbox.launch_prefix(plan, kernel_dir, self.workspace)
         manager = AsyncKernelManager(
@@ -205,3 +207,13 @@ class LocalBackend:
 
     def describe(self) -> dict[str, Any]:
         return sandbox.describe(self.settings.use_bwrap)
+
+
+def _compile_java_runner() -> None:
+    """Compile the JShell runner here, outside the sandbox, where the user cache folder is writable."""
+    from .java.kernel import runner_classes
+
+    try:
+        runner_classes()
+    except RuntimeError as exc:  # the kernel reports it to the user on its first cell
+        log.warning("%s", exc)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -71,3 +74,10 @@ async def test_unreachable_gateway_is_a_clear_error(gateway: Gateway) -> None:
     async with ExecutionService(settings) as svc:
         with pytest.raises(GatewayError, match="cannot reach the gateway at http://127.0.0.1:9"):
             await svc.execute("1", "python")
+
+
+def test_nexus_run_with_gateway_url(gateway: Gateway, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "--gateway-url", gateway.url,
+                           "--gateway-token", gateway.token, "-c", "import sys\nprint(sys.version_info[0])"],
+                          capture_output=True, text=True, cwd=tmp_path, check=False, timeout=120)
+    assert (done.returncode, done.stdout) == (0, "3\n"), done.stderr
