@@ -186,7 +186,7 @@ def launch_prefix(
 def arm_cpu_limit(pid: int, cpu_seconds: int) -> None:
     """Give every process of the kernel ``cpu_seconds`` more CPU time from now (soft RLIMIT_CPU).
 
-    Runs before every execution, so it reads /proc directly (about 0.1 ms for a kernel and its runtime)
+    Runs before every execution, so it reads /proc directly (tens of microseconds per process)
     rather than walking all processes as psutil's recursive ``children`` does.
     """
     if not cpu_seconds:
@@ -207,17 +207,21 @@ def arm_cpu_limit(pid: int, cpu_seconds: int) -> None:
 
 
 def _tree_pids(pid: int) -> list[int]:
-    """``pid`` and its descendants from /proc/<pid>/task/<tid>/children; psutil where that is missing."""
-    if not os.path.exists(f"/proc/{pid}/task"):
+    """``pid`` and the descendants its main threads started (/proc/<pid>/task/<pid>/children).
+
+    Kernels start their runtimes from the main thread; a process forked from another thread still got
+    the limit in force when it was forked, it just is not topped up per execution. psutil's full walk
+    is the fallback where /proc has no ``children`` files.
+    """
+    if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
         return [p.pid for p in _tree(pid)]
     found, todo = [], [pid]
     while todo and len(found) < 10_000:
         current = todo.pop()
         found.append(current)
         try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", "rb") as fh:
-                    todo.extend(int(child) for child in fh.read().split())
+            with open(f"/proc/{current}/task/{current}/children", "rb") as fh:
+                todo.extend(int(child) for child in fh.read().split())
         except (OSError, ValueError):
             continue
     return found
