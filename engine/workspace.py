@@ -269,23 +269,21 @@ class Workspace:
         query = query.strip()
         if not query:
             return []
-        grammars = _grammars(languages)
-        raw = self.search_index.search_symbols(query, max(limit * 3, 50), grammars, kinds)
+        raw = self.search_index.search_symbols(query, max(limit * 2, 40), _grammars(languages), kinds)
         hits = []
         with self.store.read() as reader:
             for hit in raw:
-                path = reader.path_of(hit.file_id)
-                symbol = reader.symbol(hit.file_id, hit.item) if path is not None else None
-                if path is None or symbol is None:
-                    continue
-                match = fuzzy_score(query, symbol.name)
+                name, kind, container, line, col, signature, language = hit.display
+                match = fuzzy_score(query, name)
                 if match <= 0:
                     continue
-                info = reader.file(path)
-                score = match + min(hit.score, 40.0) * 0.25 + _KIND_BONUS.get(symbol.kind, 0.0) - symbol.depth
-                hits.append(SymbolHit(path, symbol.name, symbol.kind, symbol.container,
-                                      symbol.name_span.start_line, symbol.name_span.start_col,
-                                      symbol.signature, info.language if info else "", round(score, 3)))
+                path = reader.path_of(hit.file_id)
+                if path is None:
+                    continue  # a version replaced since Tantivy's last commit
+                depth = container.count(".") + container.count("::") + (1 if container else 0)
+                score = match + min(hit.score, 40.0) * 0.25 + _KIND_BONUS.get(kind, 0.0) - depth
+                hits.append(SymbolHit(path, name, kind, container, line, col, signature, language,
+                                      round(score, 3)))
         hits.sort(key=lambda h: (-h.score, h.path, h.line))
         return hits[:limit]
 
@@ -300,13 +298,9 @@ class Workspace:
                 path = reader.path_of(hit.file_id)
                 if path is None:
                     continue
-                chunks = reader.raw_chunks(hit.file_id)
-                if not 0 <= hit.item < len(chunks):
-                    continue
-                start_line, end_line, start_byte, end_byte, _kind, symbol = chunks[hit.item]
-                info = reader.file(path)
-                hits.append(TextHit(path, start_line, end_line, symbol, info.language if info else "",
-                                    round(hit.score, 4), _preview(reader, hit.file_id, start_byte, end_byte, query)))
+                start_line, end_line, symbol, language = hit.display
+                hits.append(TextHit(path, start_line, end_line, symbol, language, round(hit.score, 4),
+                                    _preview(reader, hit.file_id, hit.item, query)))
         return hits
 
     def status(self) -> IndexStatus:
@@ -374,15 +368,20 @@ def _decode_refs(names: list[str], packed: bytes, content: bytes, only: str | No
     return out
 
 
-def _preview(reader: Any, file_id: int, start: int, end: int, query: str) -> str:
-    content = reader.content(file_id) or b""
-    text = content[start:end].decode("utf-8", "replace")
+def _preview(reader: Any, file_id: int, chunk_index: int, query: str) -> str:
+    """The chunk's first line mentioning a query word, else its first line."""
+    chunks = reader.raw_chunks(file_id)
+    if not 0 <= chunk_index < len(chunks):
+        return ""
+    start, end = chunks[chunk_index][2], chunks[chunk_index][3]
+    text = (reader.content(file_id) or b"")[start:end].decode("utf-8", "replace")
     words = [w.lower() for w in query.split() if len(w) > 1]
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for line in lines:
         lowered = line.lower()
         if any(w in lowered for w in words):
             return line.strip()[:200]
-    return text.strip().splitlines()[0][:200] if text.strip() else ""
+    return lines[0].strip()[:200] if lines else ""
 
 
 def _disk_usage(path: Path) -> int:

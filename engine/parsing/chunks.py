@@ -45,6 +45,7 @@ class Chunker:
     def _region(self, start: int, end: int, depth: int, owner: str) -> None:
         """Chunk bytes [start, end): definitions at ``depth`` inside it and the code between them."""
         group: list[tuple[int, int, str]] = []  # small pieces waiting to be grouped: (start, end, name)
+        header_start = self._trim(start, end)[0]
         cursor = start
         spans = self.spans
         for index in range(bisect_right(self.span_starts, start - 1), len(spans)):
@@ -56,7 +57,10 @@ class Chunker:
             gap_start, gap_end = self._trim(cursor, def_start)
             cursor = def_end
             big = self.lines(def_start, def_end) > SMALL_LINES
-            lead = gap_end > gap_start and big and self.lines(gap_start, gap_end) <= LEAD_LINES
+            # The short gap above a definition (comments, decorators) joins it, except a nested
+            # region's opening gap: that is the owner's own header (`class Big:`).
+            lead = (gap_end > gap_start and big and self.lines(gap_start, gap_end) <= LEAD_LINES
+                    and not (owner and gap_start == header_start))
             if gap_end > gap_start and not lead:
                 group.append((gap_start, gap_end, ""))
             if not big:

@@ -87,6 +87,7 @@ def extract(language: str, source: bytes, tree: ts.Tree | None = None) -> Extrac
     for node in captures.get("import", ()):
         for found in spec.imports(node, source):
             imports.append((found.module, found.names, found.alias, found.line))
+    imports.sort(key=lambda item: item[3])
     ref_names, refs = _references(captures, source)
     line_starts = line_starts_of(source)
     spans: list[Span] = [(s[11], s[12], s[15], _qualified(s)) for s in symbols]
@@ -172,8 +173,7 @@ def _references(captures: dict[str, list[ts.Node]], source: bytes) -> tuple[list
     append = packed.append
     calls = {node.start_byte for node in captures.get("call", ())}
     for node in captures.get("reference", ()):
-        start = node.start_byte
-        end = node.end_byte
+        start, end = node.byte_range
         text = source[start:end]
         index = names.get(text)
         if index is None:

@@ -18,20 +18,25 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from base64 import b64encode
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tantivy
+from msgpack import packb, unpackb
 
 from ..errors import IndexError_, IndexLockedError
 from ..parsing.extract import RawSymbol
 from ..parsing.chunks import RawChunk
-from .names import query_terms, split_parts, symbol_terms
+from .names import MAX_PREFIX, query_terms, split_parts, symbol_terms
 
 log = logging.getLogger(__name__)
 
 FILE, CHUNK, SYMBOL = 0, 1, 2
+PREFIX_TOKENIZER = "nexus_prefix"
 WRITER_HEAP = 128_000_000
 
 
@@ -47,11 +52,13 @@ def build_schema() -> tantivy.Schema:
     sb.add_unsigned_field("chunk", stored=True)
     # symbol documents
     sb.add_text_field("sym_exact", tokenizer_name="raw", index_option="basic")
-    sb.add_text_field("sym_parts", tokenizer_name="whitespace", index_option="freq")
-    sb.add_text_field("sym_prefix", tokenizer_name="whitespace", index_option="basic")
+    # Values: the lowercased name, its parts, "^" + initials; Tantivy cuts each into its prefixes.
+    sb.add_text_field("sym_prefix", tokenizer_name=PREFIX_TOKENIZER, index_option="basic")
     sb.add_text_field("sym_abbr", tokenizer_name="whitespace", index_option="basic")
-    sb.add_text_field("kind", tokenizer_name="raw", index_option="basic", stored=True)
+    sb.add_text_field("kind", tokenizer_name="raw", index_option="basic")
     sb.add_unsigned_field("sym", stored=True)
+    # What a hit displays, msgpack'd, so a query needs no LMDB read beyond the liveness check.
+    sb.add_bytes_field("d", stored=True)
     # file documents: distinct identifiers, case kept
     sb.add_text_field("refs", tokenizer_name="whitespace", index_option="basic")
     return sb.build()
@@ -71,26 +78,22 @@ def documents_json(file_id: int, path: str, language: str, source: bytes, symbol
     starts = [c[2] for c in chunks]
     for index, symbol in enumerate(symbols):
         name = symbol[0]
-        parts, prefixes, abbreviations = symbol_terms(name)
+        prefixes, abbreviations = symbol_terms(name)
+        display = b64encode(packb([name, symbol[1], symbol[2], symbol[7], symbol[8], symbol[13], language]))
         docs.append(dumps({"t": SYMBOL, "file_id": file_id, "sym": index, "lang": language,
-                           "kind": symbol[1], "sym_exact": name.lower(), "sym_parts": parts,
-                           "sym_prefix": prefixes, "sym_abbr": abbreviations, "path": path_words}))
-        slot = _chunk_of(starts, symbol[11])
-        if slot is not None:
+                           "kind": symbol[1], "sym_exact": name.lower(), "sym_prefix": prefixes,
+                           "sym_abbr": abbreviations, "d": display.decode()}))
+        slot = bisect_right(starts, symbol[11]) - 1
+        if slot >= 0:
             by_chunk[slot].append(name)
-            by_chunk[slot].append(parts)
+            by_chunk[slot].extend(p for p in prefixes[1:] if p[0] != "^")
     for index, chunk in enumerate(chunks):
         body = source[chunk[2]:chunk[3]].decode("utf-8", "replace")
+        display = b64encode(packb([chunk[0], chunk[1], chunk[5], language]))
         docs.append(dumps({"t": CHUNK, "file_id": file_id, "chunk": index, "lang": language,
-                           "path": path_words, "body": body, "symbols": " ".join(by_chunk[index])}))
+                           "path": path_words, "body": body, "symbols": " ".join(by_chunk[index]),
+                           "d": display.decode()}))
     return docs
-
-
-def _chunk_of(starts: list[int], offset: int) -> int | None:
-    from bisect import bisect_right
-
-    slot = bisect_right(starts, offset) - 1
-    return slot if slot >= 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,8 @@ class RawHit:
     file_id: int
     item: int  # chunk or symbol index within the file version
     score: float
-    kind: str = ""
+    display: list[Any]  # symbols: name, kind, container, line, col, signature, language
+    #                     chunks: start line, end line, symbol, language
 
 
 class SearchIndex:
@@ -108,6 +112,8 @@ class SearchIndex:
         path.mkdir(parents=True, exist_ok=True)
         try:
             self.index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+            self.index.register_tokenizer(PREFIX_TOKENIZER, tantivy.TextAnalyzerBuilder(
+                tantivy.Tokenizer.ngram(1, MAX_PREFIX, True)).filter(tantivy.Filter.lowercase()).build())
         except (OSError, ValueError) as exc:
             raise IndexError_(f"cannot open the search index at {path}: {exc}") from exc
         self.path = path
@@ -132,7 +138,8 @@ class SearchIndex:
             add_json(doc)
 
     def delete_file(self, file_id: int) -> None:
-        self.writer().delete_documents_by_term("file_id", file_id)
+        # delete_documents_by_term silently matches nothing on an unsigned field; a term query works.
+        self.writer().delete_documents_by_query(tantivy.Query.term_query(SCHEMA, "file_id", file_id))
 
     def commit(self) -> None:
         if self._writer is not None:
@@ -191,7 +198,7 @@ class SearchIndex:
         out = []
         for score, address in searcher.search(query, limit).hits:
             doc = searcher.doc(address)
-            out.append(RawHit(doc["file_id"][0], doc["sym"][0], score, doc["kind"][0]))
+            out.append(RawHit(doc["file_id"][0], doc["sym"][0], score, unpackb(doc["d"][0])))
         return out
 
     def search_text(self, text: str, limit: int, languages: Sequence[str] = ()) -> list[RawHit]:
@@ -206,7 +213,7 @@ class SearchIndex:
         out = []
         for score, address in searcher.search(query, limit).hits:
             doc = searcher.doc(address)
-            out.append(RawHit(doc["file_id"][0], doc["chunk"][0], score))
+            out.append(RawHit(doc["file_id"][0], doc["chunk"][0], score, unpackb(doc["d"][0])))
         return out
 
     def files_referencing(self, name: str, limit: int = 10_000) -> list[int]:

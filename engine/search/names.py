@@ -20,18 +20,18 @@ def split_parts(name: str) -> list[str]:
     return [p.lower() for p in _PARTS.findall(name)]
 
 
-def symbol_terms(name: str) -> tuple[str, str, str]:
-    """Space-joined terms for the (parts, prefixes, abbreviations) fields of a symbol document."""
-    lower = name.lower()
+def symbol_terms(name: str) -> tuple[list[str], str]:
+    """(values for the prefix field, space-joined abbreviation terms) of a symbol document.
+
+    The prefix field's values are the lowercased name, its parts and "^" + the parts' initials;
+    Tantivy's prefix n-gram tokenizer expands each into its prefixes.
+    """
     parts = split_parts(name)
-    prefixes = {lower[:i] for i in range(1, min(len(lower), MAX_PREFIX) + 1)}
-    for part in parts:
-        prefixes.update(part[:i] for i in range(1, min(len(part), MAX_PART_PREFIX) + 1))
+    values = [name.lower(), *parts]
     if len(parts) > 1:
-        initials = "".join(p[0] for p in parts)
-        prefixes.update("^" + initials[:i] for i in range(1, len(initials) + 1))
+        values.append("^" + "".join(p[0] for p in parts))
     abbreviations = {f"{part[0]}:{c}" for part in parts for c in part[1:MAX_PART_PREFIX]}
-    return " ".join(parts), " ".join(prefixes), " ".join(abbreviations)
+    return values, " ".join(abbreviations)
 
 
 def query_terms(query: str) -> tuple[str, list[str]]:
