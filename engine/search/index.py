@@ -71,7 +71,9 @@ def documents_json(file_id: int, path: str, language: str, source: bytes, symbol
                    chunks: Sequence[RawChunk], ref_names: Iterable[str]) -> list[str]:
     """All Tantivy documents of one file version, as JSON strings for ``IndexWriter.add_json``."""
     dumps = json.dumps
-    path_words = path.replace("/", " ").replace("_", " ").replace(".", " ")
+    # Paths may hold undecodable bytes (surrogate escapes), which JSON for Tantivy cannot carry.
+    safe = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    path_words = safe.replace("/", " ").replace("_", " ").replace(".", " ")
     docs = [dumps({"t": FILE, "file_id": file_id, "lang": language, "path": path_words,
                    "refs": " ".join(ref_names)})]
     by_chunk: list[list[str]] = [[] for _ in chunks]
