@@ -242,9 +242,11 @@ class Workspace:
         """Every symbol called exactly ``name``, with its file."""
         out = []
         with self.store.read() as reader:
-            for file_id, index in reader.definitions(name):
-                path = reader.path_of(file_id)
-                symbol = reader.symbol(file_id, index) if path is not None else None
+            for hit in self.search_index.symbols_named(name):
+                if hit.display[0] != name:
+                    continue
+                path = reader.path_of(hit.file_id)
+                symbol = reader.symbol(hit.file_id, hit.item) if path is not None else None
                 if path is not None and symbol is not None:
                     out.append((path, symbol))
         return sorted(out, key=lambda item: (item[0], item[1].span.start_line))

@@ -218,6 +218,16 @@ class SearchIndex:
             out.append(RawHit(doc["file_id"][0], doc["chunk"][0], score, unpackb(doc["d"][0])))
         return out
 
+    def symbols_named(self, name: str, limit: int = 1000) -> list[RawHit]:
+        """Symbol documents whose name is ``name`` (case-insensitively; callers check the case)."""
+        query = self._filtered(SYMBOL, tantivy.Query.term_query(SCHEMA, "sym_exact", name.lower()), (), ())
+        searcher = self.searcher()
+        out = []
+        for score, address in searcher.search(query, limit).hits:
+            doc = searcher.doc(address)
+            out.append(RawHit(doc["file_id"][0], doc["sym"][0], score, unpackb(doc["d"][0])))
+        return out
+
     def files_referencing(self, name: str, limit: int = 10_000) -> list[int]:
         query = tantivy.Query.boolean_query([
             (tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, "t", FILE)),
