@@ -99,6 +99,7 @@ class Indexer:
 
     def run(self) -> IndexSummary:
         started = time.perf_counter()
+        self.search.writer(bulk=True)
         summary = IndexSummary(str(self.ws.root), rebuilt=self.ws.rebuilt_reason)
         summary.repaired = self.repair()
         self.progress(Progress("scanning", 0, 0, 0, 0))

@@ -164,6 +164,7 @@ class Workspace:
                 with self.store.write() as batch:
                     batch.clear_pending([i for i in (old, None if isinstance(result, Outcome) else file_id) if i])
             finally:
+                self.search_index.close_writer()  # Tantivy's own lock must not outlive ours
                 self.lock.release()
         return None if isinstance(result, Outcome) else self.file_info(rel)
 
@@ -180,6 +181,7 @@ class Workspace:
                     with self.store.write() as batch:
                         batch.clear_pending([old])
             finally:
+                self.search_index.close_writer()
                 self.lock.release()
 
     # -- reading ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 FILE, CHUNK, SYMBOL = 0, 1, 2
 PREFIX_TOKENIZER = "nexus_prefix"
 WRITER_HEAP = 128_000_000
+SMALL_WRITER_HEAP = 20_000_000
 
 
 def build_schema() -> tantivy.Schema:
@@ -124,10 +125,12 @@ class SearchIndex:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def writer(self, threads: int = 2) -> tantivy.IndexWriter:
+    def writer(self, bulk: bool = False) -> tantivy.IndexWriter:
+        """The open writer, or a new one: large and multi-threaded for bulk indexing, small for edits."""
         if self._writer is None:
             try:
-                self._writer = self.index.writer(WRITER_HEAP, threads)
+                self._writer = (self.index.writer(WRITER_HEAP, 2) if bulk
+                                else self.index.writer(SMALL_WRITER_HEAP, 1))
             except ValueError as exc:
                 if "LockBusy" in str(exc) or "lock" in str(exc).lower():
                     raise IndexLockedError(None, str(self.path)) from exc
