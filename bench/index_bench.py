@@ -20,7 +20,6 @@ import json
 import multiprocessing
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -34,7 +33,7 @@ from pathlib import Path
 import tree_sitter as ts
 
 from nexus.engine import Workspace
-from nexus.engine.languages import grammar, language_for
+from nexus.engine.languages import grammar
 from nexus.engine.parsing.extract import spec_for
 from nexus.engine.walker import Candidate, Walker
 

@@ -29,8 +29,8 @@ import tantivy
 from msgpack import packb, unpackb
 
 from ..errors import IndexError_, IndexLockedError
-from ..parsing.extract import RawSymbol
 from ..parsing.chunks import RawChunk
+from ..parsing.extract import RawSymbol
 from .names import MAX_PREFIX, query_terms, split_parts, symbol_terms
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class SearchIndex:
         """Every file id with documents in the committed index (for consistency checks)."""
         searcher = self.searcher()
         query = tantivy.Query.term_query(SCHEMA, "t", FILE)
-        total = searcher.search(query, 1, count=True).count
+        total: int = searcher.search(query, 1, count=True).count  # type: ignore[attr-defined]
         if not total:
             return set()
         hits = searcher.search(query, total).hits

@@ -55,7 +55,7 @@ def path_key(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
-def key_path(key: bytes) -> str:
+def key_path(key: bytes | memoryview) -> str:
     return bytes(key).decode("utf-8", "surrogateescape")
 
 
@@ -174,7 +174,7 @@ class WriteBatch:
         raw = txn.get(pkey, db=db["files"])
         if raw is None:
             return None
-        file_id = unpack(raw)[0]
+        file_id: int = unpack(raw)[0]
         key = id_key(file_id)
         for name in ("ids", "content", "symbols", "imports", "refs", "chunks"):
             txn.delete(key, db=db[name])
@@ -223,9 +223,9 @@ class Reader:
                 out[key_path(key)] = FileState(record[0], record[1], record[2], record[3])
         return out
 
-    def skipped(self) -> dict[str, tuple[str, int, int]]:
+    def skipped(self) -> dict[str, tuple[Any, ...]]:
         with self.txn.cursor(db=self.db["skipped"]) as cursor:
-            return {key_path(key): tuple(unpack(raw)) for key, raw in cursor}  # type: ignore[misc]
+            return {key_path(key): tuple(unpack(raw)) for key, raw in cursor}
 
     def pending(self) -> list[int]:
         with self.txn.cursor(db=self.db["pending"]) as cursor:

@@ -56,8 +56,7 @@ def test_fifty_megabyte_generated_file(tmp_path: Path, open_ws: Opener) -> None:
     write(tmp_path, GOOD)
     with open(tmp_path / "generated_tables.py", "w") as fh:
         line = "TABLE_ENTRY = [" + ", ".join(str(i) for i in range(40)) + "]\n"
-        for _ in range(50_000_000 // len(line) + 1):
-            fh.write(line)
+        fh.writelines(line for _ in range(50_000_000 // len(line) + 1))
     ws = open_ws(tmp_path)
     summary = ws.index()
     assert reasons(summary) == {"generated_tables.py": "too large (50.0 MB > 2.0 MB limit)"}
