@@ -345,7 +345,8 @@ class _Responder:
         head = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
                 b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n")
         opening = self._opening()
-        first = pieces[0] if pieces else None
+        stops_at_zero = 0 in (self.reply.cut_after, self.reply.error_event_after, self.reply.truncate_after)
+        first = pieces[0] if pieces and not stops_at_zero else None
         # Headers, opening events and the first text go out in one write: the "first byte" moment.
         data = head + _chunk(opening + (self._delta(first) if first is not None else b""))
         sent = 1 if first is not None else 0
@@ -353,7 +354,7 @@ class _Responder:
         self._mark_first_byte()
         self.writer.write(data)
         await self.writer.drain()
-        for piece in pieces[1:]:
+        for piece in pieces[sent:]:
             if await self._interrupt_at(sent):
                 return False
             if self.reply.chunk_interval and await self._client_gone(self.reply.chunk_interval):
