@@ -11,7 +11,7 @@ as an SSE ``error`` event with status 200; their ``error.type`` says what they m
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import anthropic
@@ -55,7 +55,7 @@ class AnthropicProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def stream(self, request: Request, model: str) -> AsyncIterator[str | Tokens]:
+    async def stream(self, request: Request, model: str) -> AsyncGenerator[str | Tokens, None]:
         params: dict[str, Any] = {
             "model": model,
             "max_tokens": request.max_tokens,

@@ -9,7 +9,7 @@ first built, so commands that never call a model never pay for importing ``anthr
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol, runtime_checkable
 
 from .settings import ProviderConfig
@@ -38,7 +38,7 @@ class Provider(Protocol):
     @property
     def name(self) -> str: ...
 
-    def stream(self, request: Request, model: str) -> AsyncIterator[str | Tokens]: ...
+    def stream(self, request: Request, model: str) -> AsyncGenerator[str | Tokens, None]: ...
 
     async def aclose(self) -> None: ...
 

@@ -10,7 +10,7 @@ stream (the SDK consumes it). A stream that ends without a ``finish_reason`` did
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, ClassVar
 
 import httpx2
@@ -72,7 +72,7 @@ class OpenAICompatibleProvider:
             params["stop"] = list(request.stop)
         return params
 
-    async def stream(self, request: Request, model: str) -> AsyncIterator[str | Tokens]:
+    async def stream(self, request: Request, model: str) -> AsyncGenerator[str | Tokens, None]:
         try:
             sdk_stream = await self._client.chat.completions.create(**self._params(request, model))
         except (openai.OpenAIError, httpx2.HTTPError) as exc:

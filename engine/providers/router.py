@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from nexus.engine.config import Settings
 
@@ -85,7 +85,7 @@ class ChatStream:
             raise errors.ProviderError("the stream was closed before it finished")
         return Completion(self.text, self.usage)
 
-    async def __aenter__(self) -> ChatStream:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -183,7 +183,7 @@ class ProviderRouter:
         for provider in providers:
             await provider.aclose()
 
-    async def __aenter__(self) -> ProviderRouter:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -6,7 +6,6 @@ import email.utils
 import random
 
 import pytest
-
 from nexus.engine.providers import (
     AllProvidersFailedError,
     BreakerState,
@@ -21,6 +20,7 @@ from nexus.engine.providers import (
     StreamInterruptedError,
     parse_retry_after,
 )
+
 from tests.support.fake_llm import FakeLLM, Reply
 
 from .conftest import FakeClock, RecordingSleep, RouterFactory

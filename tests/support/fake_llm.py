@@ -33,7 +33,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -114,7 +114,7 @@ class FakeLLM:
         self.port = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> FakeLLM:
+    def start(self) -> Self:
         ready = threading.Event()
         self._loop = asyncio.new_event_loop()
 
@@ -142,7 +142,7 @@ class FakeLLM:
         self._loop.close()
         self._loop = self._thread = None
 
-    def __enter__(self) -> FakeLLM:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
