@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import socket
 
 import pytest
 from nexus.engine.providers import (
@@ -12,18 +13,20 @@ from nexus.engine.providers import (
     CircuitBreaker,
     CircuitOpenError,
     ProviderAuthError,
+    ProviderRouter,
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitError,
     Request,
     RetryPolicy,
     StreamInterruptedError,
+    load_providers_config,
     parse_retry_after,
 )
 
 from tests.support.fake_llm import FakeLLM, Reply
 
-from .conftest import FakeClock, RecordingSleep, RouterFactory
+from .conftest import KEY_ENV, FakeClock, RecordingSleep, RouterFactory, provider_settings
 
 
 @pytest.mark.parametrize("name", ["anthropic", "openai"])
@@ -198,3 +201,17 @@ def test_retry_policy_stops_after_max_retries_and_on_non_retryable_errors() -> N
     assert policy.delay(3, unavailable, rng) is None
     assert policy.delay(1, ProviderAuthError("bad key"), rng) is None
     assert 1.5 <= RetryPolicy(max_retries=9, base_delay=1, max_delay=3).delay(5, unavailable, rng) <= 3  # type: ignore[operator]
+
+
+
+async def test_an_unreachable_provider_is_reported_and_skipped(fake_llm: FakeLLM) -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    settings = provider_settings(fake_llm, max_retries=0)
+    settings.raw["anthropic"]["base_url"] = dead  # type: ignore[index]
+
+    async with ProviderRouter(load_providers_config(settings, env=KEY_ENV)) as router:
+        with pytest.raises(ProviderUnavailableError, match=f"cannot reach anthropic at {dead}"):
+            await router.complete(Request(prompt="hi"), provider="anthropic")
+        assert (await router.complete(Request(prompt="hi"))).usage.provider == "openai"
