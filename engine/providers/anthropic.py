@@ -50,7 +50,7 @@ class AnthropicProvider:
         return self._config.name
 
     def __repr__(self) -> str:
-        return f"AnthropicProvider(name={self.name!r}, base_url={self._config.base_url!r})"
+        return f"AnthropicProvider(name={self.name!r}, base_url={errors.safe_url(str(self._client.base_url))!r})"
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -22,6 +22,7 @@ reaches a log line, an error or a client.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Iterable, Sequence
 
 from nexus.engine.errors import NexusError, UnavailableError
@@ -39,6 +40,15 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return _KEY_PATTERNS.sub("***", text)
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user info or query (where proxies and gateways sometimes carry a token)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class ProviderError(NexusError):
@@ -168,7 +178,8 @@ def from_status(
 def connection_failed(provider: str, base_url: str, cause: BaseException) -> ProviderUnavailableError:
     reason = type(cause).__name__
     return ProviderUnavailableError(
-        f"cannot reach {provider} at {base_url} ({reason}); check the network and providers.{provider}.base_url",
+        f"cannot reach {provider} at {safe_url(base_url)} ({reason}); check the network and "
+        f"providers.{provider}.base_url",
         provider=provider,
     )
 

@@ -28,6 +28,7 @@ from nexus.engine.config import Settings
 
 from . import errors
 from .base import Provider, create_provider
+from .errors import safe_url
 from .resilience import CircuitBreaker, RetryPolicy
 from .settings import ProvidersConfig, Target, load_providers_config
 from .types import Completion, Request, Role, Tokens, Usage
@@ -158,7 +159,8 @@ class ProviderRouter:
         """JSON-able health of every known provider, for health checks and the gateway."""
         return [
             {
-                "name": p.name, "kind": p.kind, "configured": p.configured, "baseUrl": p.base_url,
+                "name": p.name, "kind": p.kind, "configured": p.configured,
+                "baseUrl": safe_url(p.base_url) if p.base_url else None,
                 "models": {role.value: model for role, model in p.models.items()},
                 "breaker": self.breaker(p.name).state.value,
             }

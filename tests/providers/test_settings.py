@@ -118,3 +118,12 @@ def test_redact_hides_given_secrets_and_key_shaped_tokens() -> None:
     cleaned = redact(text, ["mine"])
     assert "abcdefgh" not in cleaned and "0123456789abcdef" not in cleaned and "AIza" not in cleaned
     assert cleaned.endswith("***")
+
+
+async def test_credentials_inside_a_base_url_are_not_shown() -> None:
+    settings = Settings({"local": {"base_url": "https://user:hunter2@llm.internal:8443/v1?token=abc123",
+                                   "model": "m"}})
+    async with ProviderRouter(load_providers_config(settings, env={})) as router:
+        shown = str(router.status()) + repr(router.provider("local"))
+        assert "hunter2" not in shown and "abc123" not in shown
+        assert "https://llm.internal:8443/v1" in shown
