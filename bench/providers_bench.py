@@ -31,6 +31,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ async def run(requests: int, delay: float) -> dict[str, dict[str, list[float]]]:
             "anthropic": anthropic.AsyncAnthropic(api_key=KEY, base_url=fake.base_url("anthropic"), max_retries=0),
             "openai": openai.AsyncOpenAI(api_key=KEY, base_url=fake.base_url("openai"), max_retries=0),
         }
-        raw_calls = {"anthropic": raw_anthropic, "openai": raw_openai}
+        raw_calls: dict[str, Callable[[Any], Awaitable[float]]] = {"anthropic": raw_anthropic, "openai": raw_openai}
         try:
             for provider in ("anthropic", "openai"):
                 series: dict[str, list[float]] = {"raw": [], "nexus": [], "raw_total": [], "nexus_total": []}

@@ -397,7 +397,7 @@ class _Responder:
 
     def _opening(self) -> bytes:
         if self.anthropic:
-            message = {"id": f"msg_fake_{self.rec.id}", "type": "message", "role": "assistant",
+            message: dict[str, Any] = {"id": f"msg_fake_{self.rec.id}", "type": "message", "role": "assistant",
                        "model": self.model, "content": [], "stop_reason": None, "stop_sequence": None,
                        "usage": {"input_tokens": _count_words(self.rec.json), "output_tokens": 1}}
             return (_sse("message_start", {"type": "message_start", "message": message})
