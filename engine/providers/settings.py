@@ -184,7 +184,9 @@ class ProvidersConfig:
         else:
             if not ready:
                 raise NoProviderError()
-            name, role_model = self.roles.get(role, (ready[0].name, None))
+            # Without an explicit role, the first configured provider that has a model for it.
+            default = next((p for p in ready if p.models.get(role)), ready[0])
+            name, role_model = self.roles.get(role, (default.name, None))
             first = self.get(name)
             if not first.configured:
                 raise NoProviderError(

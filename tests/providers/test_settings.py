@@ -79,9 +79,13 @@ def test_invalid_settings_name_the_key(raw: dict[str, dict[str, object]], messag
 
 
 def test_a_local_provider_without_a_model_says_which_setting_to_add() -> None:
-    config = load_providers_config(Settings({"local": {"base_url": "http://127.0.0.1:1/v1"}}), env={})
+    settings = Settings({"providers": {"order": ["local"]}, "local": {"base_url": "http://127.0.0.1:1/v1"}})
+    config = load_providers_config(settings, env={})
     with pytest.raises(ConfigError, match="NEXUS_LOCAL_MODEL"):
         config.targets(Role.CHAT)
+    # ...unless another configured provider can serve the role.
+    config = load_providers_config(settings, env={"GEMINI_API_KEY": "k"})
+    assert [t.provider for t in config.targets(Role.CHAT)] == ["gemini"]
 
 
 def test_a_disabled_provider_is_not_used() -> None:
