@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 import anthropic
 import openai
+
 from nexus.engine.config import Settings
 from nexus.engine.providers import ProviderRouter, Request, load_providers_config
-
 from tests.support.fake_llm import FakeLLM, Reply
 
 KEY = "bench-key"

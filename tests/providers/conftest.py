@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+
 from nexus.engine.config import Settings
 from nexus.engine.providers import ProviderRouter, load_providers_config
-
 from tests.support.fake_llm import FakeLLM, fake_llm  # noqa: F401  (re-exported fixture)
 
 # Not shaped like any real key on purpose: redaction by pattern must not be what hides it.

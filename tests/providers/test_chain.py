@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from nexus.engine.providers import ChainRequest, InvalidRequestError, run_chain, run_processor
 
+from nexus.engine.providers import ChainRequest, InvalidRequestError, run_chain, run_processor
 from tests.support.fake_llm import FakeLLM, Reply
 
 from .conftest import RouterFactory

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from nexus.engine.providers import ProviderUnavailableError, Request, StreamInterruptedError
 
+from nexus.engine.providers import ProviderUnavailableError, Request, StreamInterruptedError
 from tests.support.fake_llm import FakeLLM, Reply
 
 from .conftest import PROVIDERS, RecordingSleep, RouterFactory

@@ -7,6 +7,7 @@ import random
 import socket
 
 import pytest
+
 from nexus.engine.providers import (
     AllProvidersFailedError,
     BreakerState,
@@ -23,7 +24,6 @@ from nexus.engine.providers import (
     load_providers_config,
     parse_retry_after,
 )
-
 from tests.support.fake_llm import FakeLLM, Reply
 
 from .conftest import KEY_ENV, FakeClock, RecordingSleep, RouterFactory, provider_settings

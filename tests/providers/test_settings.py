@@ -7,6 +7,7 @@ import pickle
 from pathlib import Path
 
 import pytest
+
 from nexus.engine.config import Settings, load_settings
 from nexus.engine.errors import ConfigError, NexusError, UnavailableError
 from nexus.engine.providers import (
@@ -19,7 +20,6 @@ from nexus.engine.providers import (
     load_providers_config,
 )
 from nexus.engine.providers.errors import redact
-
 from tests.support.fake_llm import FakeLLM, Reply
 
 from .conftest import API_KEY, RouterFactory

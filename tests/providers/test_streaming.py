@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from nexus.engine.providers import Completion, Message, Request, Role
 
+from nexus.engine.providers import Completion, Message, Request, Role
 from tests.support.fake_llm import FakeLLM, Reply
 
 from .conftest import PROVIDERS, RouterFactory
