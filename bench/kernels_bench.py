@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jupyter_client.manager import AsyncKernelManager
+
 from nexus.kernels import ExecutionService, KernelSettings, Stream
 
 

@@ -33,10 +33,18 @@ _SIGNAL_LIMITS = {signal.SIGXCPU: "cpu", signal.SIGXFSZ: "file", signal.SIGKILL:
 class Kernel(Protocol):
     """A started kernel, as the service holds it (``RunnableKernel`` plus identity and shutdown)."""
 
-    kernel_id: str
-    language: str
-    client: KernelClientLike
-    manager: KernelManagerLike
+    # read-only members: implementations may hold more specific types (AsyncKernelManager, ...)
+    @property
+    def kernel_id(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def client(self) -> KernelClientLike: ...
+
+    @property
+    def manager(self) -> KernelManagerLike: ...
 
     async def prepare(self) -> None: ...
 
@@ -68,7 +76,7 @@ class LocalKernel:
     ) -> None:
         self.kernel_id = kernel_dir.name
         self.language = language
-        self.manager = manager
+        self.manager: Any = manager  # an AsyncKernelManager; its stubs do not match KernelManagerLike exactly
         self.client: Any = None  # made in connect(): a client copies the connection info when created
         self.kernel_dir = kernel_dir
         self._backend = backend

@@ -66,9 +66,14 @@ class KernelManagerLike(Protocol):
 class RunnableKernel(Protocol):
     """A kernel ``run_code`` can drive; see ``AttachedKernel`` for the plain implementation."""
 
-    language: str
-    client: KernelClientLike
-    manager: KernelManagerLike
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def client(self) -> KernelClientLike: ...
+
+    @property
+    def manager(self) -> KernelManagerLike: ...
 
     async def prepare(self) -> None:
         """Called before each execution (the local backend arms the per-execution CPU limit)."""
@@ -312,7 +317,7 @@ class _Run:
         """Interrupt and drain until idle; False when the kernel is still busy after the grace period."""
         try:
             await self.kernel.manager.interrupt_kernel()
-        except Exception as exc:  # noqa: BLE001 - a dead or unreachable kernel: restarting it is the answer
+        except Exception as exc:
             log.warning("interrupting the %s kernel failed: %s", self.kernel.language, exc)
             return False
         finished = await self._collect(time.monotonic() + self.grace)

@@ -160,7 +160,7 @@ def require(name: str) -> Language:
     return lang
 
 
-class NexusKernelSpecManager(KernelSpecManager):  # type: ignore[misc]
+class NexusKernelSpecManager(KernelSpecManager):
     """Serves the built-in specs (with the sandbox prefix) and falls back to installed kernelspecs."""
 
     def __init__(self, prefix: list[str], **kwargs: Any) -> None:

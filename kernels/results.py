@@ -90,7 +90,7 @@ OutputItem = Stream | Rich | Error
 def item_from_message(msg_type: str, content: Mapping[str, Any]) -> OutputItem | None:
     """Translate one IOPub message into an item; None for messages that are not output."""
     if msg_type == "stream":
-        name = "stderr" if content.get("name") == "stderr" else "stdout"
+        name: Literal["stdout", "stderr"] = "stderr" if content.get("name") == "stderr" else "stdout"
         return Stream(name, str(content.get("text", "")))
     if msg_type in ("execute_result", "display_data", "update_display_data"):
         kind: Literal["execute_result", "display_data"] = (

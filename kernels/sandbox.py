@@ -215,7 +215,8 @@ def _tree_pids(pid: int) -> list[int]:
     """
     if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
         return [p.pid for p in _tree(pid)]
-    found, todo = [], [pid]
+    found: list[int] = []
+    todo = [pid]
     while todo and len(found) < 10_000:
         current = todo.pop()
         found.append(current)

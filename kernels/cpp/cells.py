@@ -128,7 +128,7 @@ def declaration_key(node: Node, data: bytes) -> str:
     if kind == "declaration":
         names = []
         for child in node.children_by_field_name("declarator"):
-            target = child
+            target: Node | None = child
             while target is not None and target.type not in (
                 "identifier",
                 "qualified_identifier",
@@ -141,8 +141,8 @@ def declaration_key(node: Node, data: bytes) -> str:
             return ""  # a prototype: harmless to repeat
         return "var:" + ",".join(names) if names else ""
     if kind in ("type_definition", "alias_declaration"):
-        name = node.child_by_field_name("name") or node.child_by_field_name("declarator")
-        return f"type:{text(name)}" if name is not None else ""
+        named = node.child_by_field_name("name") or node.child_by_field_name("declarator")
+        return f"type:{text(named)}" if named is not None else ""
     return ""
 
 

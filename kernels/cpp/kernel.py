@@ -64,7 +64,7 @@ class CppKernel(WrapperKernel):
         binary = self.build / f"cell{self.cells}"
         source.write_text(self.program.source(cell), encoding="utf-8")
         # LC_ALL=C: plain ASCII quotes in diagnostics, the same on every machine
-        status, _, diagnostics = await self._run(
+        status, _tail, compiler_output = await self._run(
             [compiler, *CXXFLAGS, "-o", str(binary), str(source)],
             stream=False,
             env={**os.environ, "LC_ALL": "C"},
@@ -72,9 +72,9 @@ class CppKernel(WrapperKernel):
         if self.interrupted:
             return self.error("KeyboardInterrupt", "compilation interrupted")
         if status != 0:
-            return self._compile_error(diagnostics, status)
+            return self._compile_error(compiler_output, status)
         self.program.commit(cell)
-        status, tail, _ = await self._run([str(binary)], stream=True)
+        status, tail, _streamed = await self._run([str(binary)], stream=True)
         for path in (source, binary):
             path.unlink(missing_ok=True)
         if status == 0:

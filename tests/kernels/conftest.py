@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pytest_asyncio import is_async_test
+
 from nexus.kernels import ExecutionService, KernelSettings
 from nexus.kernels.sandbox import find_cgroup_root
-from pytest_asyncio import is_async_test
 
 HERE = Path(__file__).parent
 

@@ -76,6 +76,7 @@ async def test_kernels_install_writes_specs_that_jupyter_can_start(tmp_path: Pat
 
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
+
     from nexus.kernels import AttachedKernel, run_code
 
     env = dict(os.environ, NEXUS_CACHE_DIR=str(tmp_path / "cache"))

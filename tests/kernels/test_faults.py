@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import psutil
 import pytest
 import pytest_asyncio
+
 from nexus.kernels import EXIT_ERROR, EXIT_KILLED, EXIT_TIMEOUT, ExecutionService, KernelSettings
 
 from .conftest import can_limit_processes

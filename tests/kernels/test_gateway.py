@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+
 from nexus.kernels import (
     EXIT_OK,
     EXIT_TIMEOUT,
@@ -18,7 +19,6 @@ from nexus.kernels import (
     GatewayError,
     KernelSettings,
 )
-
 from tests.support.kernel_gateway import Gateway, running_gateway
 
 

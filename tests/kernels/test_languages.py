@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from nexus.kernels import EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT, ExecutionService, Rich
 from nexus.kernels.javascript.runtime import find_typescript
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from jupyter_client.manager import AsyncKernelManager
+
 from nexus.kernels import (
     AttachedKernel,
     Error,

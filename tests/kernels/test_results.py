@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from nexus.engine.config import Settings
 from nexus.engine.errors import ConfigError
 from nexus.kernels import Error, ExecutionResult, KernelSettings, Rich, Stream, kernel_settings
