@@ -170,6 +170,8 @@ class LocalBackend:
         self.limits = self.settings.limits
         self.bwrap = sandbox.find_bwrap(self.settings.use_bwrap)
         self.cgroup_root = sandbox.find_cgroup_root() if self.limits.processes else None
+        if self.cgroup_root is not None:
+            sandbox.remove_stale_cgroups(self.cgroup_root)
         self.base = Path(tempfile.mkdtemp(prefix="nexus-k-"))
         workspace = self.settings.workspace
         self.workspace = workspace.resolve() if workspace is not None else None

@@ -112,6 +112,17 @@ def _own_cgroup_v2() -> Path | None:
     return None
 
 
+def remove_stale_cgroups(root: Path, older_than: float = 300.0) -> None:
+    """Remove empty ``nexus-*`` cgroups left by services that were killed before cleaning up."""
+    now = time.time()
+    for cgroup in root.glob("nexus-*"):
+        try:
+            if now - cgroup.stat().st_mtime > older_than and not (cgroup / "cgroup.procs").read_text().strip():
+                cgroup.rmdir()
+        except OSError:
+            continue  # in use, or removed by someone else meanwhile
+
+
 def cgroup_for(root: Path, kernel_dir: Path) -> Path:
     return root / f"nexus-{kernel_dir.name}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -73,3 +74,4 @@ def running_gateway(token: str = "test-token", timeout: float = 60.0) -> Iterato
         watcher.join(10)
         if process.stdout is not None:
             process.stdout.close()
+        shutil.rmtree(runtime, ignore_errors=True)
