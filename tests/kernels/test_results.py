@@ -89,3 +89,15 @@ def test_settings_section_and_pool_from_environment() -> None:
 def test_invalid_settings_name_the_key(raw: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="kernels"):
         kernel_settings(Settings({"kernels": raw}))
+
+
+def test_missing_toolchain_names_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    from nexus.kernels import ToolchainMissingError
+    from nexus.kernels.languages import require
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainMissingError, match=r"javascript cannot run here: node not found on PATH; install Node"):
+        require("js")
+    with pytest.raises(ToolchainMissingError, match=r"cpp cannot run here: g\+\+ not found on PATH"):
+        require("c++")
+    assert require("python").name == "python"
