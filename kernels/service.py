@@ -199,6 +199,10 @@ class ExecutionService:
         session = self._sessions[session_id] = _Session(session_id, kernel)
         return session
 
+    def pooled(self) -> dict[str, int]:
+        """How many started kernels wait in each language's pool (for status pages and tests)."""
+        return {language: len(pool) for language, pool in self._pools.items()}
+
     def sessions(self) -> list[SessionInfo]:
         now = time.monotonic()
         return [

@@ -198,3 +198,15 @@ async def test_run_code_works_on_a_plain_jupyter_client_kernel() -> None:
     finally:
         client.stop_channels()
         await manager.shutdown_kernel(now=True)
+
+
+async def test_one_shot_takes_a_pooled_kernel_and_the_pool_refills(service: ExecutionService) -> None:
+    await service.wait_warm("python", timeout=60)
+    assert service.pooled()["python"] == 1
+    events = service.stream("print('from the pool')")
+    first = await anext(events)  # the run has taken the pooled kernel by the time output arrives
+    assert isinstance(first, Stream) and first.text == "from the pool\n"
+    async for _ in events:
+        pass
+    await service.wait_warm("python", timeout=60)
+    assert service.pooled()["python"] == 1
