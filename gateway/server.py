@@ -63,6 +63,9 @@ class WebSocketTransport:
         if self._closing is None:
             self._closing = asyncio.get_running_loop().create_task(self.ws.close(code, reason))
 
+    def abort(self) -> None:
+        self.ws.transport.abort()
+
 
 class Gateway:
     def __init__(self, settings: GatewaySettings, *, registry: Registry, users: UserStore, tokens: TokenIssuer,
@@ -77,6 +80,7 @@ class Gateway:
         self.metrics.connections.set_function(lambda: len(self.dispatcher.sessions))
         self._identities: weakref.WeakKeyDictionary[ServerConnection, Identity] = weakref.WeakKeyDictionary()
         self._server: Server | None = None
+        self._port: int | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._started = time.monotonic()
         self._stopping: asyncio.Task[None] | None = None
@@ -98,8 +102,9 @@ class Gateway:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start() first"
-        return int(self._server.sockets[0].getsockname()[1])
+        """The port listened on (the one picked when settings.port is 0); valid after start()."""
+        assert self._port is not None, "start() first"
+        return self._port
 
     @property
     def url(self) -> str:
@@ -111,6 +116,7 @@ class Gateway:
             self._handle, s.host, s.port, process_request=self._process_request, max_size=s.max_message_bytes,
             compression="deflate" if s.compression else None, ping_interval=s.ping_interval or None,
             ping_timeout=s.ping_interval or None, close_timeout=CLOSE_TIMEOUT)
+        self._port = int(self._server.sockets[0].getsockname()[1])
         interval = max(0.05, min(1.0, s.send_timeout / 4, s.idle_timeout / 4))
         self._sweeper = asyncio.get_running_loop().create_task(self.dispatcher.run_sweeper(interval))
         log.info("gateway listening on %s", self.url)

@@ -33,6 +33,10 @@ class Transport(Protocol):
     def close(self, code: int, reason: str) -> None:
         """Start closing the connection with ``code``; must not block."""
 
+    def abort(self) -> None:
+        """Drop the connection now, without a closing handshake (the peer is not reading, so one could
+        not complete)."""
+
 
 class Outbox:
     __slots__ = (

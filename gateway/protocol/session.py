@@ -37,8 +37,6 @@ from .registry import Registry, Route
 log = logging.getLogger(__name__)
 
 CLOSE_IDLE = 1000
-CLOSE_STALLED = 1008  # policy violation: the client stopped reading its replies
-CLOSE_GOING_AWAY = 1001
 
 
 class Limiter(Protocol):
@@ -76,6 +74,7 @@ class Session:
         self._loop = asyncio.get_running_loop()
         self.last_active = self._loop.time()
         self.closed = False
+        self.ended = asyncio.Event()  # set once close() has stopped every request
 
     @property
     def identity(self) -> Identity | None:
@@ -215,6 +214,7 @@ class Session:
         if tasks:
             await asyncio.wait(tasks)
         self._dispatcher.forget(self)
+        self.ended.set()
 
     def idle(self, now: float, timeout: float) -> bool:
         return not self._tasks and now - self.last_active > timeout
@@ -272,7 +272,7 @@ class Dispatcher:
                 log.warning("disconnecting %s: it has not read its replies for %.0f s", session.peer,
                             limits.send_timeout)
                 session.outbox.fail()
-                session.transport.close(CLOSE_STALLED, "client stopped reading")
+                session.transport.abort()
             elif session.idle(now, limits.idle_timeout):
                 log.info("closing idle connection from %s", session.peer)
                 session.transport.close(CLOSE_IDLE, "idle timeout")

@@ -51,6 +51,9 @@ class MemoryTransport:
         self.closed = (code, reason)
         self.open.set()
 
+    def abort(self) -> None:
+        self.close(1006, "aborted")
+
     async def next(self) -> dict[str, Any]:
         return await asyncio.wait_for(self.frames.get(), 5)
 
@@ -241,7 +244,7 @@ async def test_the_outbox_bounds_pending_bytes_and_reports_a_stalled_reader() ->
     assert not session.outbox.stalled(loop.time(), 5.0)
     assert session.outbox.stalled(loop.time() + 6.0, 5.0)
     dispatcher.sweep(loop.time() + 6.0)
-    assert transport.closed == (1008, "client stopped reading")
+    assert transport.closed == (1006, "aborted")
     await session.close()
     assert session.in_flight == 0
 
