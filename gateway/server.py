@@ -125,6 +125,10 @@ class Gateway:
         """Graceful shutdown (idempotent): stop accepting, drain for ``grace`` seconds (default
         ``shutdown_grace``), cancel what is left, close every connection with 1001."""
         if self._stopping is None:
+            # Refuse new requests and connections at once; handshakes already under way get 503.
+            self.dispatcher.draining = True
+            if self._server is not None:
+                self._server.server.close()
             self._stopping = asyncio.get_running_loop().create_task(
                 self._stop(self.settings.shutdown_grace if grace is None else grace))
         await asyncio.shield(self._stopping)
@@ -133,7 +137,6 @@ class Gateway:
         server = self._server
         if server is None:
             return
-        server.server.close()  # no new connections; handshakes already under way get 503
         await self.dispatcher.drain(grace)
         server.close(close_connections=True, reason="server shutting down")
         await server.wait_closed()

@@ -17,7 +17,7 @@ import enum
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 from nexus.engine.errors import ConfigError, NexusError, NotFoundError, UnavailableError, WorkspaceError
 
@@ -174,7 +174,7 @@ def parse_request(raw: str | bytes) -> Request:
     return Request(kind, request_id, payload)
 
 
-def _valid_id(value: object) -> bool:
+def _valid_id(value: object) -> TypeGuard[RequestId]:
     if isinstance(value, str):
         return 0 < len(value) <= MAX_ID_LENGTH
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_SAFE_INT <= value <= MAX_SAFE_INT

@@ -152,10 +152,17 @@ class Session:
         outcome = "ok"
         try:
             sent = False
-            async with contextlib.aclosing(route.handler(request, self)) as replies:
+            replies = route.handler(request, self)
+            try:
                 async for reply in replies:
                     await self._send(request.id, reply)
                     sent = True
+            finally:
+                # Close the generator now (cancel, error, disconnect) so the handler's `finally` blocks
+                # stop its kernel or model stream at once, not whenever it is garbage collected.
+                aclose = getattr(replies, "aclose", None)
+                if aclose is not None:
+                    await aclose()
             if not sent:
                 await self._send(request.id, Reply(request.type))
         except asyncio.CancelledError:

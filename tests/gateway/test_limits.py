@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, ConnectionClosedError
-
 from nexus.gateway import Gateway, Reply, Request, Role
 from nexus.gateway.protocol import Context
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
 from .wsclient import client, error_code, token_for
 
@@ -31,11 +30,12 @@ async def test_an_oversize_frame_closes_that_connection_with_1009(start: Start) 
         assert (await other.request("ping", {"pad": "y" * 3900}))["type"] == "pong"
 
 
-def _firehose(sessions: list[Any], finished: asyncio.Event) -> Callable[[Gateway], None]:
+def _firehose(sessions: list[Any], started: asyncio.Event, finished: asyncio.Event) -> Callable[[Gateway], None]:
     """A test-only handler streaming 64 KiB chunks for as long as the client takes them."""
 
     async def firehose(request: Request, ctx: Context) -> AsyncIterator[Reply]:
         sessions.append(ctx)
+        started.set()
         try:
             while True:
                 yield Reply("test:chunk", CHUNK)
@@ -50,34 +50,33 @@ def _firehose(sessions: list[Any], finished: asyncio.Event) -> Callable[[Gateway
 
 async def test_a_client_that_stops_reading_is_bounded_then_dropped(start: Start) -> None:
     sessions: list[Any] = []
-    finished = asyncio.Event()
+    started, finished = asyncio.Event(), asyncio.Event()
     window = 128 * 1024
-    async with start(setup=_firehose(sessions, finished), send_window_bytes=window, send_timeout=2.0) as gw:
-        async with client(gw, "vera") as other, connect(f"{gw.url}?token={token_for(gw, 'vera')}",
-                                                        max_size=None, max_queue=1) as stalled:
-            for i in range(4):  # ... and never reads again
-                await stalled.send(json.dumps({"type": "test:firehose", "id": i}))
-            while not sessions:
-                await asyncio.sleep(0)
-            session = sessions[0]
-            # Four producers of 64 KiB frames overflow the 128 KiB window once the transport pushes back.
-            await asyncio.wait_for(session.outbox.blocked.wait(), 20)
-            # While that connection is stuck, others are served.
-            for _ in range(20):
-                assert (await other.request("ping"))["type"] == "pong"
-                assert (await other.request("files:read", {"path": "src/app.py"}))["type"] == "files:read"
-            # What the server holds for it is bounded by the window, not by what the handler produced.
-            ws_transport = session.transport.ws.transport
-            frame = len(CHUNK) + 64
-            assert session.outbox.peak_bytes <= window + frame
-            assert ws_transport.get_write_buffer_size() <= 32 * 1024 + window + frame
-            # After send_timeout with no progress the sweeper drops it, which stops its handler.
-            await asyncio.wait_for(session.ended.wait(), 20)
-            assert finished.is_set() and session not in gw.dispatcher.sessions
-            with pytest.raises(ConnectionClosed):
-                for _ in range(10_000):  # drain whatever had reached the client's buffers
-                    await asyncio.wait_for(stalled.recv(), 20)
+    async with (start(setup=_firehose(sessions, started, finished), send_window_bytes=window, send_timeout=2.0) as gw,
+                client(gw, "vera") as other,
+                connect(f"{gw.url}?token={token_for(gw, 'vera')}", max_size=None, max_queue=1) as stalled):
+        for i in range(4):  # ... and never reads again
+            await stalled.send(json.dumps({"type": "test:firehose", "id": i}))
+        await asyncio.wait_for(started.wait(), 10)
+        session = sessions[0]
+        # Four producers of 64 KiB frames overflow the 128 KiB window once the transport pushes back.
+        await asyncio.wait_for(session.outbox.blocked.wait(), 20)
+        # While that connection is stuck, others are served.
+        for _ in range(20):
             assert (await other.request("ping"))["type"] == "pong"
+            assert (await other.request("files:read", {"path": "src/app.py"}))["type"] == "files:read"
+        # What the server holds for it is bounded by the window, not by what the handler produced.
+        ws_transport = session.transport.ws.transport
+        frame = len(CHUNK) + 64
+        assert session.outbox.peak_bytes <= window + frame
+        assert ws_transport.get_write_buffer_size() <= 32 * 1024 + window + frame
+        # After send_timeout with no progress the sweeper drops it, which stops its handler.
+        await asyncio.wait_for(session.ended.wait(), 20)
+        assert finished.is_set() and session not in gw.dispatcher.sessions
+        with pytest.raises(ConnectionClosed):
+            for _ in range(10_000):  # drain whatever had reached the client's buffers
+                await asyncio.wait_for(stalled.recv(), 20)
+        assert (await other.request("ping"))["type"] == "pong"
 
 
 async def test_idle_connections_are_closed(start: Start) -> None:
@@ -105,8 +104,8 @@ async def test_shutdown_lets_running_requests_finish_then_closes_with_1001(start
         gated_id = await c.send("test:gated")
         await asyncio.wait_for(started.wait(), 5)
         stopping = asyncio.create_task(gw.stop(grace=30))
-        while not gw.dispatcher.draining:
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)  # stop() sets draining at its first step
+        assert gw.dispatcher.draining
         assert error_code(await c.request("ping")) == "shutting_down"
         with pytest.raises(OSError):  # no longer listening
             async with connect(f"{gw.url}?token={token_for(gw, 'dave')}", open_timeout=5):

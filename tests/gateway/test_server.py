@@ -13,11 +13,10 @@ from typing import Any
 
 import jwt
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
-
 from nexus.gateway import Gateway, Reply, Request, Role, TokenIssuer
 from nexus.gateway.protocol import Context
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from .wsclient import SECRET, Client, client, error_code
 
@@ -224,7 +223,7 @@ async def test_login_attempts_are_rate_limited_per_address(start: Start) -> None
 
 
 def _get(url: str) -> tuple[int, str, str]:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - a local test server
+    with urllib.request.urlopen(url, timeout=5) as response:
         return response.status, response.headers["Content-Type"], response.read().decode()
 
 
