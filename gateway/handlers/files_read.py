@@ -1,4 +1,4 @@
-"""``files:read`` ``{path}`` -> ``files:read`` ``{path, content, size}``: a workspace text file.
+"""``files:read`` ``{path}`` -> ``files:read`` ``{path, content}`` (the seed's shape): a workspace text file.
 
 The path is relative to the gateway's ``--root`` (an absolute path is accepted only inside it); ``../``,
 absolute paths elsewhere and symlinks leading out are refused with ``invalid_path`` by
@@ -30,7 +30,7 @@ def make_handler(root: Path) -> Handler:
         path = request.text("path")
         real, content = await asyncio.to_thread(read_text_inside, real_root, path)
         relative = real.relative_to(real_root).as_posix()
-        yield Reply(TYPE, {"path": relative, "content": content, "size": real.stat().st_size})
+        yield Reply(TYPE, {"path": relative, "content": content})
 
     return read_file
 

@@ -273,7 +273,7 @@ class Dispatcher:
         """Close idle connections and disconnect clients that stopped reading (called periodically)."""
         limits = self.limits
         for session in list(self.sessions):
-            if session.closed:
+            if session.closed or session.outbox.closed:
                 continue
             if session.outbox.stalled(now, limits.send_timeout):
                 log.warning("disconnecting %s: it has not read its replies for %.0f s", session.peer,

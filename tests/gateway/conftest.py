@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,6 +15,14 @@ import pytest
 from nexus.gateway import Gateway, GatewaySettings, UserStore
 
 from .wsclient import PASSWORDS, ROLES, SECRET
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own nexus.toml or NEXUS_* settings."""
+    for key in [k for k in os.environ if k.startswith("NEXUS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("NEXUS_CONFIG_DIR", str(tmp_path / "user-config"))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ from typing import Any
 
 import jwt
 import pytest
-from nexus.gateway import Gateway, Reply, Request, Role, TokenIssuer
+from nexus.engine.config import load_settings
+from nexus.gateway import Gateway, GatewaySettings, Reply, Request, Role, TokenIssuer
 from nexus.gateway.protocol import Context
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
@@ -139,7 +140,7 @@ async def test_files_read_serves_workspace_files_and_refuses_everything_else(
     (workspace / "link-in").symlink_to(workspace / "src" / "app.py")
     async with start() as gw, client(gw, "vera") as c:
         ok = await c.request("files:read", {"path": "src/app.py"})
-        assert ok["data"] == {"path": "src/app.py", "content": "print('héllo')\n", "size": 16}
+        assert ok["data"] == {"path": "src/app.py", "content": "print('héllo')\n"}
         assert (await c.request("files:read", {"path": "link-in"}))["data"]["path"] == "src/app.py"
         assert (await c.request("files:read", {"path": str(workspace / "src/app.py")}))["type"] == "files:read"
         for path in ("../outside.txt", "src/../../outside.txt", str(secret), "/etc/passwd", "link-out",
@@ -220,6 +221,18 @@ async def test_login_attempts_are_rate_limited_per_address(start: Start) -> None
         for _ in range(2):
             await c.request("auth:login", {"username": "dave", "password": "wrong-password"})
         assert error_code(await c.login("dave")) == "rate_limited"
+
+
+async def test_settings_come_from_the_workspace_toml(start: Start, workspace: Path, settings: Any) -> None:
+    (workspace / ".nexus.toml").write_text('[gateway]\nmax_concurrent = 3\nrate_limit = "100/m"\n'
+                                           '[gateway.type_limits]\n"files:read" = "1/h"\n')
+    loaded = load_settings(workspace).section("gateway", GatewaySettings)
+    assert (loaded.max_concurrent, loaded.rate_limit) == (3, "100/m")
+    assert loaded.type_rates()["files:read"] == "1/h" and loaded.type_rates()["processor:chain"] == "10/15m"
+    async with start(type_limits=loaded.type_limits) as gw, client(gw, "vera") as c:
+        assert (await c.request("files:read", {"path": "src/app.py"}))["type"] == "files:read"
+        limited = await c.request("files:read", {"path": "src/app.py"})
+        assert error_code(limited) == "rate_limited" and limited["data"]["retryAfter"] > 3000
 
 
 def _get(url: str) -> tuple[int, str, str]:
