@@ -180,16 +180,18 @@ def _valid_id(value: object) -> TypeGuard[RequestId]:
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_SAFE_INT <= value <= MAX_SAFE_INT
 
 
+# One encoder for every reply: json.dumps with non-default options builds a new one per call.
+_REPLY_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def encode_reply(request_id: RequestId | None, reply: Reply) -> bytes:
     """UTF-8 JSON for one text frame. Raises TypeError/ValueError if ``reply.data`` is not JSON."""
-    return json.dumps({"type": reply.type, "id": request_id, "data": reply.data},
-                      ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return _REPLY_ENCODER.encode({"type": reply.type, "id": request_id, "data": reply.data}).encode()
 
 
 def encode_error(request_id: RequestId | None, error: GatewayError) -> bytes:
     data = {"code": str(error.code), "message": error.message, **error.extra}
-    return json.dumps({"type": "error", "id": request_id, "data": data},
-                      ensure_ascii=False, separators=(",", ":")).encode()
+    return _REPLY_ENCODER.encode({"type": "error", "id": request_id, "data": data}).encode()
 
 
 def as_gateway_error(exc: BaseException, request_id: RequestId | None) -> GatewayError | None:
