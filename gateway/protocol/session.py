@@ -151,16 +151,17 @@ class Session:
     async def _run(self, request: Request, route: Route, started: float) -> None:
         outcome = "ok"
         try:
-            sent = False
+            sent = exhausted = False
             replies = route.handler(request, self)
             try:
                 async for reply in replies:
                     await self._send(request.id, reply)
                     sent = True
+                exhausted = True
             finally:
                 # Close the generator now (cancel, error, disconnect) so the handler's `finally` blocks
                 # stop its kernel or model stream at once, not whenever it is garbage collected.
-                aclose = getattr(replies, "aclose", None)
+                aclose = None if exhausted else getattr(replies, "aclose", None)
                 if aclose is not None:
                     await aclose()
             if not sent:
