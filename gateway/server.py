@@ -156,11 +156,16 @@ class Gateway:
         identity = self._identities.pop(ws, None)
         peer = str(ws.remote_address[0]) if ws.remote_address else ""
         session = self.dispatcher.open(WebSocketTransport(ws), identity=identity, peer=peer)
+        # Frames websockets has already read for this connection. A client that pipelines thousands of
+        # frames (one socket read can hold that many) must not keep the loop to itself, so while some
+        # are queued the reader yields after each; an interactive client pays nothing for it. (An
+        # internal of websockets: without it, always yield.)
+        queued = getattr(getattr(ws, "recv_messages", None), "frames", None)
         try:
             async for raw in ws:
                 await session.receive(raw)
-                # Take turns: a client that pipelines hundreds of frames must not keep this loop to itself.
-                await asyncio.sleep(0)
+                if queued is None or len(queued):
+                    await asyncio.sleep(0)
         except ConnectionClosed:
             pass  # an oversize frame (1009), a protocol error or a vanished peer: nothing left to answer
         finally:

@@ -138,3 +138,18 @@ async def test_too_many_requests_in_flight_get_busy(start: Start) -> None:
         assert error_code(busy) == "busy"
         release.set()
         assert {(await c.recv())["id"], (await c.recv())["id"]} == {first, second}
+
+
+async def test_a_pipelining_client_gets_every_answer_and_others_are_served(start: Start) -> None:
+    async with start(rate_limit="off") as gw, client(gw, "dave") as flood, client(gw, "vera") as other:
+        burst = [json.dumps({"type": "ping", "id": i}) for i in range(2000)]
+        for frame in burst:  # written without waiting for any reply
+            await flood.ws.send(frame)
+        for _ in range(20):
+            assert (await other.request("ping"))["type"] == "pong"
+        answered: dict[int, str] = {}
+        while len(answered) < len(burst):
+            reply = await asyncio.wait_for(flood.recv(), 20)
+            answered[reply["id"]] = reply["type"] if reply["type"] == "pong" else reply["data"]["code"]
+        assert set(answered) == set(range(2000))
+        assert set(answered.values()) <= {"pong", "busy"}
