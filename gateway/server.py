@@ -166,8 +166,8 @@ class Gateway:
                 await session.receive(raw)
                 if queued is None or len(queued):
                     await asyncio.sleep(0)
-        except ConnectionClosed:
-            pass  # an oversize frame (1009), a protocol error or a vanished peer: nothing left to answer
+        except (ConnectionClosed, ConnectionGone):
+            pass  # an oversize frame (1009), a protocol error, a vanished or stalled peer: nothing to answer
         finally:
             await session.close()
 

@@ -158,7 +158,7 @@ def parse_request(raw: str | bytes) -> Request:
     if not isinstance(obj, dict):
         raise GatewayError(ErrorCode.BAD_REQUEST, "message must be a JSON object {type, id, payload}")
     request_id = obj.get("id")
-    if not _valid_id(request_id):
+    if not valid_id(request_id):
         raise GatewayError(ErrorCode.BAD_REQUEST, "id must be a non-empty string of at most "
                            f"{MAX_ID_LENGTH} characters or an integer")
     kind = obj.get("type")
@@ -174,7 +174,8 @@ def parse_request(raw: str | bytes) -> Request:
     return Request(kind, request_id, payload)
 
 
-def _valid_id(value: object) -> TypeGuard[RequestId]:
+def valid_id(value: object) -> TypeGuard[RequestId]:
+    """A string of 1-128 characters, or an integer JSON can carry exactly."""
     if isinstance(value, str):
         return 0 < len(value) <= MAX_ID_LENGTH
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_SAFE_INT <= value <= MAX_SAFE_INT

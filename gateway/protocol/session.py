@@ -30,6 +30,7 @@ from .messages import (
     encode_error,
     encode_reply,
     parse_request,
+    valid_id,
 )
 from .outbox import Outbox, Transport
 from .registry import Registry, Route
@@ -101,6 +102,16 @@ class Session:
         except GatewayError as err:
             await self._send_error(err.request_id, err)
             return
+        try:
+            await self._dispatch(request)
+        except ConnectionGone:
+            raise
+        except Exception:  # a bug here must cost one request, not the connection
+            log.exception("dispatching %s (request %r) failed", request.type, request.id)
+            await self._send_error(request.id, GatewayError(
+                ErrorCode.INTERNAL, f"{request.type} failed with an internal error (logged on the server)"))
+
+    async def _dispatch(self, request: Request) -> None:
         if request.type == "cancel":
             await self._cancel(request)
             return
@@ -191,10 +202,11 @@ class Session:
 
     async def _cancel(self, request: Request) -> None:
         target = request.payload.get("id")
-        task = self._tasks.get(target) if isinstance(target, (str, int)) else None
-        if task is not None:
-            self.cancel(target, "cancelled by the client")  # type: ignore[arg-type]
-        await self._send(request.id, Reply("cancel", {"id": target, "cancelled": task is not None}))
+        if not valid_id(target):
+            await self._send_error(request.id, request.invalid("payload.id must be the id of a request"))
+            return
+        cancelled = self.cancel(target, "cancelled by the client")
+        await self._send(request.id, Reply("cancel", {"id": target, "cancelled": cancelled}))
 
     def cancel(self, request_id: RequestId, reason: str) -> bool:
         """Cancel one in-flight request; its client gets a ``cancelled`` error carrying ``reason``."""

@@ -82,7 +82,7 @@ class Pinger(threading.Thread):
             self.failures.append(repr(exc))
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
                     max_leaves=20)
 TYPES = st.sampled_from(["ping", "files:read", "auth:login", "auth:refresh", "cancel", "ide:execute", "ai:chat",
@@ -117,6 +117,8 @@ def test_malformed_messages_get_errors_and_never_disturb_other_clients(threaded_
             @example(("text", "[" * 100_000))
             @example(("text", '{"type": "ping", "id": 1' + "0" * 5000 + "}"))
             @example(("text", '{"type": "ping", "id": 1, "payload": {"x": NaN}}'))
+            @example(("text", '{"type": "cancel", "id": 1, "payload": {"id": NaN}}'))
+            @example(("text", '{"type": "cancel", "id": 1, "payload": {"id": [1, {"a": Infinity}]}}'))
             @example(("binary", b"\xff\xfe"))
             def one(case: tuple[str, str | bytes]) -> None:
                 kind, frame = case
