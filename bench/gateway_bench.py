@@ -16,7 +16,8 @@ server, so it could not load a server to saturation on this 2-core machine). Wha
    floods the gateway (writes pings as fast as the socket takes them, reads whatever comes back).
 Round trips per second count completed request/reply pairs over ``--seconds`` after a 1 s warm-up;
 latency is per round trip (send to reply) on the client; "server CPU" is the server process's user+system
-time over the same window (/proc), so a figure is comparable even when the machine is shared.
+time over the same window (/proc), the figure least disturbed when the machine is shared. Phases alternate
+(raw, gateway, raw, ...) for ``--rounds`` rounds and the table shows medians.
 """
 
 from __future__ import annotations
@@ -42,13 +43,17 @@ WARMUP = 1.0
 MASK = secrets.token_bytes(4)
 
 
-def frame(text: str) -> bytes:
-    """A masked client text frame (RFC 6455 section 5.2)."""
-    data = text.encode()
+def frame(text: str, opcode: int = 0x1) -> bytes:
+    """A masked client frame (RFC 6455 section 5.2): text by default."""
+    data = text.encode() if opcode == 0x1 else (1000).to_bytes(2, "big")
     masked = bytes(b ^ MASK[i % 4] for i, b in enumerate(data))
     n = len(data)
-    header = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
+    first = 0x80 | opcode
+    header = bytes([first, 0x80 | n]) if n < 126 else bytes([first, 0x80 | 126]) + n.to_bytes(2, "big")
     return header + MASK + masked
+
+
+CLOSE = frame("", opcode=0x8)
 
 
 class FrameClient(asyncio.Protocol):
@@ -184,6 +189,7 @@ async def load(url: str, connections: int, seconds: float, expect: bytes, server
     await asyncio.gather(*(w.done for w in workers))
     for worker in workers:
         assert worker.transport is not None
+        worker.transport.write(CLOSE)
         worker.transport.close()
     latencies.sort()
     return {"rps": len(latencies) / seconds, "p50_ms": 1000 * statistics.median(latencies),
@@ -200,6 +206,8 @@ async def flood(url: str, seconds: float) -> None:
     await flooder.opened
     flooder.fill()
     await asyncio.sleep(seconds)
+    assert flooder.transport is not None
+    flooder.transport.abort()  # mid-frame perhaps: the flood just stops
     print(json.dumps({"sent": flooder.sent, **flooder.replies}), flush=True)
 
 
@@ -240,11 +248,17 @@ async def login(url: str) -> str:
     return str(reply["data"]["token"])
 
 
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--connections", type=int, default=100)
     parser.add_argument("--workers", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per phase")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
+    parser.add_argument("--pin", action="store_true", help="servers on one core, load on the other (Linux)")
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--flood", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -255,6 +269,11 @@ def main() -> None:
         asyncio.run(flood(args.flood, args.seconds))
         return
 
+    raw: list[dict[str, float]] = []
+    gateway: list[dict[str, float]] = []
+    quiet: list[dict[str, float]] = []
+    loaded: list[dict[str, float]] = []
+    floods: list[str] = []
     echo = subprocess.Popen([sys.executable, __file__, "--serve-echo"], stdout=subprocess.PIPE, text=True)
     assert echo.stdout is not None
     echo_url = f"ws://127.0.0.1:{echo.stdout.readline().strip()}/"
@@ -262,18 +281,31 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             proc, url = start_gateway(Path(tmp))
             try:
-                # A discarded first phase: the first one in a process measures start-up, not the server.
-                asyncio.run(load(echo_url, args.connections, 2.0, b'"ping"', echo.pid))
-                raw = asyncio.run(load(echo_url, args.connections, args.seconds, b'"ping"', echo.pid))
+                # --pin: servers on one core, this load generator on the other (the flooder anywhere), so
+                # they never queue for the same core; worse when other work shares the machine, since
+                # nothing can move away from a busy core. Either way: alternating rounds and medians.
+                if args.pin and len(os.sched_getaffinity(0)) >= 2:
+                    cores = sorted(os.sched_getaffinity(0))
+                    for pid in (echo.pid, proc.pid):
+                        os.sched_setaffinity(pid, {cores[0]})
+                    os.sched_setaffinity(0, {cores[1]})
                 authed = f"{url}?token={asyncio.run(login(url))}"
-                gateway = asyncio.run(load(authed, args.connections, args.seconds, b'"pong"', proc.pid))
-                raw_after = asyncio.run(load(echo_url, args.connections, args.seconds, b'"ping"', echo.pid))
-                quiet = asyncio.run(load(authed, args.workers, args.seconds, b'"pong"', proc.pid))
-                flooder = subprocess.Popen([sys.executable, __file__, "--flood", authed, "--seconds",
-                                            str(args.seconds + WARMUP + 1.5)], stdout=subprocess.PIPE, text=True)
-                time.sleep(0.5)
-                loaded = asyncio.run(load(authed, args.workers, args.seconds, b'"pong"', proc.pid))
-                flood_out = flooder.communicate()[0].strip()
+                # Discarded first phases: the first one in a process measures start-up, not the server.
+                asyncio.run(load(echo_url, args.connections, 1.0, b'"ping"', echo.pid))
+                asyncio.run(load(authed, args.connections, 1.0, b'"pong"', proc.pid))
+                for _ in range(args.rounds):
+                    raw.append(asyncio.run(load(echo_url, args.connections, args.seconds, b'"ping"', echo.pid)))
+                    gateway.append(asyncio.run(load(authed, args.connections, args.seconds, b'"pong"', proc.pid)))
+                for _ in range(args.rounds):
+                    quiet.append(asyncio.run(load(authed, args.workers, args.seconds, b'"pong"', proc.pid)))
+                    flooder = subprocess.Popen([sys.executable, __file__, "--flood", authed, "--seconds",
+                                                str(args.seconds + WARMUP + 1.5)], stdout=subprocess.PIPE,
+                                               text=True)
+                    if args.pin:
+                        os.sched_setaffinity(flooder.pid, range(os.cpu_count() or 1))
+                    time.sleep(0.5)
+                    loaded.append(asyncio.run(load(authed, args.workers, args.seconds, b'"pong"', proc.pid)))
+                    floods.append(flooder.communicate()[0].strip())
             finally:
                 proc.terminate()
                 proc.wait()
@@ -281,23 +313,25 @@ def main() -> None:
         echo.terminate()
         echo.wait()
 
-    def row(name: str, r: dict[str, float]) -> str:
+    def row(name: str, runs: list[dict[str, float]]) -> str:
+        r = median_of(runs)
         return (f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['server_us']:.1f} | "
                 f"{r['server_cpu']:.0%} |")
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.seconds:g} s per phase\n")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.rounds} alternating rounds of "
+          f"{args.seconds:g} s per phase, medians\n")
     print("| phase | round trips/s | p50 ms | p99 ms | server CPU µs / round trip | server CPU busy |\n"
           "| --- | ---: | ---: | ---: | ---: | ---: |")
-    print(row(f"raw websockets echo, {args.connections} conns (reference, before)", raw))
+    print(row(f"raw websockets echo, {args.connections} conns (reference)", raw))
     print(row(f"gateway authenticated ping, {args.connections} conns", gateway))
-    print(row(f"raw websockets echo, {args.connections} conns (reference, after)", raw_after))
     print(row(f"gateway, {args.workers} workers alone", quiet))
     print(row(f"gateway, {args.workers} workers + 1 flooding client", loaded))
-    best = max(raw, raw_after, key=lambda r: r["rps"])
-    print(f"\ngateway / best raw: {gateway['rps'] / best['rps']:.0%} of the round trips/s, "
-          f"{best['server_us'] / gateway['server_us']:.0%} of the per-round-trip CPU efficiency (target >= 50%); "
-          f"workers' p99 under flood / alone: {loaded['p99_ms'] / quiet['p99_ms']:.2f}x (target <= 2x); "
-          f"flooder: {flood_out}")
+    ratios = [g["rps"] / r["rps"] for r, g in zip(raw, gateway, strict=True)]
+    cpu = [r["server_us"] / g["server_us"] for r, g in zip(raw, gateway, strict=True)]
+    p99 = [b["p99_ms"] / a["p99_ms"] for a, b in zip(quiet, loaded, strict=True)]
+    print(f"\ngateway / raw per round: round trips/s {', '.join(f'{x:.0%}' for x in ratios)}; CPU efficiency "
+          f"{', '.join(f'{x:.0%}' for x in cpu)} (target >= 50%). Workers' p99 under flood / alone per round: "
+          f"{', '.join(f'{x:.2f}x' for x in p99)} (target <= 2x). Flooder per round: {'; '.join(floods)}")
 
 
 if __name__ == "__main__":
