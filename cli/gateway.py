@@ -34,11 +34,12 @@ def gateway(host: str | None, port: int | None, root: Path) -> None:
         if not gw.users.all():
             click.echo(f"no gateway users yet in {settings.users_path()}: add one with "
                        "`nexus users add NAME --role developer`", err=True)
-        asyncio.run(_serve(gw))
     except NexusError as exc:
         raise click.ClickException(str(exc)) from exc
+    try:
+        asyncio.run(_serve(gw))
     except OSError as exc:  # the port is taken, the address does not exist
-        raise click.ClickException(f"cannot listen on {host or 'the configured host'}:{port}: {exc}") from exc
+        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from exc
 
 
 async def _serve(gw: Gateway) -> None:
