@@ -1,0 +1,294 @@
+"""The LMDB side of the index: the source of truth for what is indexed.
+
+One LMDB environment per workspace, with named databases:
+
+    meta      schema version, next file id, timestamps, last run summary
+    files     path -> file record (msgpack)             ids      file id -> path
+    content   id -> zstd text                            symbols  id -> symbol tuples
+    imports   id -> import tuples                        refs     id -> (names, packed triples)
+    chunks    id -> chunk tuples
+    pending   id -> ""   file versions whose Tantivy documents may not be committed yet
+    skipped   path -> (reason, size, mtime)   files left out, so an unchanged one is not retried
+
+A new version of a file gets a new id, so stale Tantivy documents are recognisable (their id is gone).
+Writes go through :class:`WriteBatch`, one LMDB transaction: a crash loses at most the batch in flight,
+and readers in other processes always see a committed, consistent state.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import lmdb
+import msgpack
+import zstandard
+
+from ..errors import IndexError_
+from ..model import CellSpan, Chunk, FileInfo, Import, Span, Symbol
+from .records import FileState, FileVersion
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MAP_SIZE = 1 << 36  # address space only; the file grows with the data
+_DBS = ("meta", "files", "ids", "content", "symbols", "imports", "refs", "chunks", "pending", "skipped")
+_ID = struct.Struct(">I")
+
+pack = msgpack.packb
+unpack = msgpack.unpackb
+
+
+class SchemaMismatch(IndexError_):
+    def __init__(self, found: int | None) -> None:
+        super().__init__(f"index schema v{found} found, v{SCHEMA_VERSION} needed")
+        self.found = found
+
+
+def path_key(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
+
+
+def key_path(key: bytes | memoryview) -> str:
+    return bytes(key).decode("utf-8", "surrogateescape")
+
+
+def id_key(file_id: int) -> bytes:
+    return _ID.pack(file_id)
+
+
+_local = threading.local()
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    found = getattr(_local, "zstd", None)
+    if found is None:
+        found = _local.zstd = zstandard.ZstdDecompressor()
+    return found
+
+
+class Store:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        try:
+            if not readonly:
+                path.mkdir(parents=True, exist_ok=True)
+            self.env = lmdb.open(str(path), map_size=MAP_SIZE, max_dbs=len(_DBS), readonly=readonly,
+                                 sync=False, metasync=False, readahead=False, max_readers=512,
+                                 create=not readonly)
+        except lmdb.Error as exc:
+            raise IndexError_(f"cannot open the index store at {path}: {exc}") from exc
+        self.db = {name: self.env.open_db(name.encode(), create=not readonly)
+                   for name in _DBS} if not readonly else self._open_readonly()
+
+    def _open_readonly(self) -> dict[str, Any]:
+        with self.env.begin() as txn:
+            return {name: self.env.open_db(name.encode(), txn=txn, create=False)
+                    for name in _DBS}
+
+    def close(self) -> None:
+        self.env.close()
+
+    def sync(self) -> None:
+        self.env.sync(True)
+
+    # -- meta ------------------------------------------------------------------------------------
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        with self.env.begin(db=self.db["meta"]) as txn:
+            raw = txn.get(key.encode())
+        return default if raw is None else unpack(raw)
+
+    def check_schema(self) -> None:
+        """Raises SchemaMismatch when the store was written by another schema version."""
+        found = self.meta("schema")
+        if found is not None and found != SCHEMA_VERSION:
+            raise SchemaMismatch(found)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[WriteBatch]:
+        with self.env.begin(write=True) as txn:
+            batch = WriteBatch(self, txn)
+            yield batch
+            batch.finish()
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Reader]:
+        with self.env.begin() as txn:
+            yield Reader(self, txn)
+
+
+class WriteBatch:
+    def __init__(self, store: Store, txn: lmdb.Transaction) -> None:
+        self.store = store
+        self.txn = txn
+        self.db = store.db
+        raw = txn.get(b"next_id", db=self.db["meta"])
+        self.next_id = unpack(raw) if raw is not None else 1
+        self._reserved = self.next_id
+
+    def reserve_ids(self, count: int) -> int:
+        """Reserve ``count`` fresh file ids; returns the first."""
+        first = self.next_id
+        self.next_id += count
+        return first
+
+    def put_meta(self, key: str, value: Any) -> None:
+        self.txn.put(key.encode(), pack(value), db=self.db["meta"])
+
+    def put_file(self, version: FileVersion) -> int | None:
+        """Store a new version of a file; returns the id of the version it replaces, if any."""
+        old = self.delete_path(version.path)
+        txn, db, key = self.txn, self.db, id_key(version.file_id)
+        record = [version.file_id, version.size, version.mtime_ns, version.content_hash, version.language,
+                  version.status, version.symbol_count, version.chunk_count, time.time(), version.error_count,
+                  [[c.cell, c.start_line, c.line_count] for c in version.cells]]
+        pkey = path_key(version.path)
+        txn.put(pkey, pack(record), db=db["files"])
+        txn.delete(pkey, db=db["skipped"])
+        txn.put(key, pkey, db=db["ids"])
+        txn.put(key, version.content_z, db=db["content"])
+        txn.put(key, version.symbols, db=db["symbols"])
+        txn.put(key, version.imports, db=db["imports"])
+        txn.put(key, version.refs, db=db["refs"])
+        txn.put(key, version.chunks, db=db["chunks"])
+        txn.put(key, b"", db=db["pending"])
+        self.next_id = max(self.next_id, version.file_id + 1)
+        return old
+
+    def delete_path(self, path: str) -> int | None:
+        """Remove a file's current version; returns its id (now pending deletion from Tantivy)."""
+        txn, db = self.txn, self.db
+        pkey = path_key(path)
+        raw = txn.get(pkey, db=db["files"])
+        if raw is None:
+            return None
+        file_id: int = unpack(raw)[0]
+        key = id_key(file_id)
+        for name in ("ids", "content", "symbols", "imports", "refs", "chunks"):
+            txn.delete(key, db=db[name])
+        txn.delete(pkey, db=db["files"])
+        txn.put(key, b"", db=db["pending"])
+        return file_id
+
+    def put_skipped(self, path: str, reason: str, size: int, mtime_ns: int) -> None:
+        self.delete_path(path)
+        self.txn.put(path_key(path), pack([reason, size, mtime_ns]), db=self.db["skipped"])
+
+    def forget_skipped(self, path: str) -> None:
+        self.txn.delete(path_key(path), db=self.db["skipped"])
+
+    def touch(self, path: str, mtime_ns: int) -> None:
+        """Record a new mtime for a file whose content did not change."""
+        pkey = path_key(path)
+        raw = self.txn.get(pkey, db=self.db["files"])
+        if raw is not None:
+            record = unpack(raw)
+            record[2] = mtime_ns
+            self.txn.put(pkey, pack(record), db=self.db["files"])
+
+    def clear_pending(self, ids: list[int]) -> None:
+        for file_id in ids:
+            self.txn.delete(id_key(file_id), db=self.db["pending"])
+
+    def finish(self) -> None:
+        if self.next_id != self._reserved:
+            self.put_meta("next_id", self.next_id)
+        self.put_meta("schema", SCHEMA_VERSION)
+
+
+class Reader:
+    """Reads within one LMDB read transaction: a consistent snapshot."""
+
+    def __init__(self, store: Store, txn: lmdb.Transaction) -> None:
+        self.txn = txn
+        self.db = store.db
+
+    def states(self) -> dict[str, FileState]:
+        out = {}
+        with self.txn.cursor(db=self.db["files"]) as cursor:
+            for key, raw in cursor:
+                record = unpack(raw)
+                out[key_path(key)] = FileState(record[0], record[1], record[2], record[3])
+        return out
+
+    def skipped(self) -> dict[str, tuple[Any, ...]]:
+        with self.txn.cursor(db=self.db["skipped"]) as cursor:
+            return {key_path(key): tuple(unpack(raw)) for key, raw in cursor}
+
+    def pending(self) -> list[int]:
+        with self.txn.cursor(db=self.db["pending"]) as cursor:
+            return [_ID.unpack(key)[0] for key in cursor.iternext(keys=True, values=False)]
+
+    def file(self, path: str) -> FileInfo | None:
+        raw = self.txn.get(path_key(path), db=self.db["files"])
+        return None if raw is None else _file_info(path, unpack(raw))
+
+    def files(self) -> Iterator[FileInfo]:
+        with self.txn.cursor(db=self.db["files"]) as cursor:
+            for key, raw in cursor:
+                yield _file_info(key_path(key), unpack(raw))
+
+    def path_of(self, file_id: int) -> str | None:
+        raw = self.txn.get(id_key(file_id), db=self.db["ids"])
+        return None if raw is None else key_path(raw)
+
+    def content(self, file_id: int) -> bytes | None:
+        raw = self.txn.get(id_key(file_id), db=self.db["content"])
+        return None if raw is None else _decompressor().decompress(raw)
+
+    def raw_symbols(self, file_id: int) -> list[list[Any]]:
+        raw = self.txn.get(id_key(file_id), db=self.db["symbols"])
+        return [] if raw is None else unpack(raw)
+
+    def symbols(self, file_id: int) -> list[Symbol]:
+        return [to_symbol(s) for s in self.raw_symbols(file_id)]
+
+    def symbol(self, file_id: int, index: int) -> Symbol | None:
+        found = self.raw_symbols(file_id)
+        return to_symbol(found[index]) if 0 <= index < len(found) else None
+
+    def imports(self, file_id: int) -> list[Import]:
+        raw = self.txn.get(id_key(file_id), db=self.db["imports"])
+        return [] if raw is None else [Import(m, tuple(n), a, ln) for m, n, a, ln in unpack(raw)]
+
+    def raw_refs(self, file_id: int) -> tuple[list[str], bytes]:
+        raw = self.txn.get(id_key(file_id), db=self.db["refs"])
+        if raw is None:
+            return [], b""
+        names, packed = unpack(raw)
+        return names, packed
+
+    def raw_chunks(self, file_id: int) -> list[list[Any]]:
+        raw = self.txn.get(id_key(file_id), db=self.db["chunks"])
+        return [] if raw is None else unpack(raw)
+
+    def chunks(self, file_id: int) -> list[Chunk]:
+        return [Chunk(*c) for c in self.raw_chunks(file_id)]
+
+    def count(self, db: str) -> int:
+        return int(self.txn.stat(self.db[db])["entries"])
+
+
+def to_symbol(raw: list[Any]) -> Symbol:
+    (name, kind, container, sl, sc, el, ec, nsl, nsc, nel, nec, sb, eb, signature, doc, depth) = raw
+    return Symbol(name, kind, container, Span(sl, sc, el, ec), Span(nsl, nsc, nel, nec), signature, doc,
+                  depth, sb, eb)
+
+
+def _file_info(path: str, record: list[Any]) -> FileInfo:
+    (file_id, size, mtime_ns, content_hash, language, status, n_symbols, n_chunks, indexed_at,
+     _errors, cells) = record
+    return FileInfo(path, file_id, language, size, mtime_ns, content_hash, status, n_symbols, n_chunks,
+                    indexed_at, tuple(CellSpan(*c) for c in cells))
