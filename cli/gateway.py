@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 import click
+
 from nexus.engine.config import load_settings
 from nexus.engine.errors import NexusError
 from nexus.gateway import Gateway, GatewaySettings

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from nexus.engine.config import load_settings
 from nexus.engine.errors import NexusError
 from nexus.gateway import GatewaySettings, Role, UserStore

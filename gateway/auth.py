@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jwt
+
 from nexus.engine.errors import ConfigError, NexusError
 
 from .protocol import Identity, Role

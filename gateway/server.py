@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import http
+import importlib.util
 import json
 import logging
 import time
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 from urllib.parse import parse_qs, urlsplit
 
-from nexus.engine.errors import ConfigError, NexusError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from nexus.engine.config import Settings, load_settings
+from nexus.engine.errors import ConfigError, NexusError
 
 from .auth import TokenError, TokenIssuer, load_secret
 from .handlers import Services, build_registry
@@ -38,6 +41,10 @@ from .protocol import ConnectionGone, Dispatcher, Identity, Registry
 from .ratelimit import RateLimiter, build_limiter
 from .settings import GatewaySettings
 from .users import UserStore
+from .workspace import WorkspaceHandle
+
+if TYPE_CHECKING:
+    from nexus.engine.providers import ProviderRouter
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +76,11 @@ class WebSocketTransport:
 
 class Gateway:
     def __init__(self, settings: GatewaySettings, *, registry: Registry, users: UserStore, tokens: TokenIssuer,
-                 metrics: GatewayMetrics | None = None, limiter: RateLimiter | None = None) -> None:
+                 metrics: GatewayMetrics | None = None, limiter: RateLimiter | None = None,
+                 services: Services | None = None) -> None:
         _validate(settings)
         self.settings = settings
+        self.services = services
         self.users = users
         self.tokens = tokens
         self.metrics = metrics or GatewayMetrics()
@@ -82,23 +91,43 @@ class Gateway:
         self._server: Server | None = None
         self._port: int | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._started = time.monotonic()
         self._stopping: asyncio.Task[None] | None = None
 
     @classmethod
-    def create(cls, settings: GatewaySettings, root: Path) -> Gateway:
+    def create(cls, settings: GatewaySettings, root: Path, *, nexus_settings: Settings | None = None,
+               providers: ProviderRouter | None = None) -> Gateway:
         """The gateway with its users file, secret, tokens and every handler, for workspace ``root``.
 
-        Raises ConfigError (bad settings, unreadable secret) or WorkspaceError (root missing).
+        ``nexus_settings`` (default: ``load_settings(root)``) configures the subsystems (index,
+        providers); ``providers`` replaces the router built from them. Raises ConfigError (bad gateway
+        settings, unreadable secret, root not a folder). Invalid provider settings do not stop the
+        gateway: the AI types answer ``unavailable`` with the reason.
         """
         if not root.is_dir():
             raise ConfigError(f"workspace root {root} is not a directory")
+        root = root.resolve()
+        nexus_settings = nexus_settings if nexus_settings is not None else load_settings(root)
         users = UserStore(settings.users_path())
         tokens = TokenIssuer(load_secret(settings.secret, settings.secret_path()), ttl=settings.token_ttl)
         metrics = GatewayMetrics()
-        registry = build_registry(Services(root=root.resolve(), users=users, tokens=tokens, metrics=metrics))
+        problem = None
+        if providers is None and importlib.util.find_spec("nexus.engine.providers") is not None:
+            from nexus.engine.providers import ProviderRouter
+
+            try:
+                providers = ProviderRouter.from_settings(nexus_settings, root=root)
+            except ConfigError as exc:
+                log.error("AI is off in the gateway: %s", exc)
+                problem = f"AI is not available: the provider settings are invalid ({exc})"
+        workspace = (WorkspaceHandle(root, nexus_settings)
+                     if importlib.util.find_spec("nexus.engine.workspace") is not None else None)
+        services = Services(root=root, users=users, tokens=tokens, metrics=metrics, workspace=workspace,
+                            providers=providers, providers_problem=problem)
         limiter = build_limiter(settings.rate_limit, settings.type_rates())
-        return cls(settings, registry=registry, users=users, tokens=tokens, metrics=metrics, limiter=limiter)
+        return cls(settings, registry=build_registry(services), users=users, tokens=tokens, metrics=metrics,
+                   limiter=limiter, services=services)
 
     @property
     def port(self) -> int:
@@ -118,7 +147,12 @@ class Gateway:
             ping_timeout=s.ping_interval or None, close_timeout=CLOSE_TIMEOUT)
         self._port = int(self._server.sockets[0].getsockname()[1])
         interval = max(0.05, min(1.0, s.send_timeout / 4, s.idle_timeout / 4))
-        self._sweeper = asyncio.get_running_loop().create_task(self.dispatcher.run_sweeper(interval))
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.create_task(self.dispatcher.run_sweeper(interval))
+        providers = self.services.providers if self.services is not None else None
+        if providers is not None and providers.available:
+            # Importing a provider SDK takes up to a second: pay it now, not in the first ai:chat.
+            self._warming = loop.create_task(providers.warm())
         log.info("gateway listening on %s", self.url)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -140,8 +174,11 @@ class Gateway:
         await self.dispatcher.drain(grace)
         server.close(close_connections=True, reason="server shutting down")
         await server.wait_closed()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._warming):
+            if task is not None:
+                task.cancel()
+        if self.services is not None:
+            await self.services.aclose()
         log.info("gateway stopped")
 
     async def __aenter__(self) -> Self:

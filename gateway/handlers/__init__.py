@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..auth import TokenIssuer
 from ..metrics import GatewayMetrics
 from ..protocol import Registry
 from ..users import UserStore
+from ..workspace import WorkspaceHandle
 from . import (
     ai_chat,
     auth_login,
@@ -27,15 +29,28 @@ from . import (
     search_query,
 )
 
+if TYPE_CHECKING:
+    from nexus.engine.providers import ProviderRouter
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Services:
-    """What handlers are built from; subsystems add their service objects here as they land."""
+    """What handlers are built from; subsystems add their service objects here as they land. ``None``
+    for a subsystem not in this build (``*_problem`` says why when it is there but could not start)."""
 
     root: Path
     users: UserStore
     tokens: TokenIssuer
     metrics: GatewayMetrics
+    workspace: WorkspaceHandle | None = None
+    providers: ProviderRouter | None = None
+    providers_problem: str | None = None
+
+    async def aclose(self) -> None:
+        if self.providers is not None:
+            await self.providers.aclose()
+        if self.workspace is not None:
+            self.workspace.close()
 
 
 MODULES = (ping, auth_login, auth_refresh, files_read, search_query, ide_execute, context_create, context_stream,

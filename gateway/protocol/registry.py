@@ -65,12 +65,14 @@ class Registry:
         self._check_new(type_, replace)
         self._routes[type_] = Route(type_, handler, min_role, None, rate_limited)
 
-    def register_unavailable(self, type_: str, feature: str, *, min_role: Role | None = Role.VIEWER) -> None:
+    def register_unavailable(self, type_: str, feature: str, *, min_role: Role | None = Role.VIEWER,
+                             reason: str | None = None) -> None:
         """Answer ``type_`` with an ``unavailable`` error naming ``feature`` (e.g. "code execution
-        (nexus.kernels)"). Role checks still apply, so a viewer learns they may not, not that it is missing.
+        (nexus.kernels)") or, when given, ``reason`` (e.g. why a present subsystem could not start).
+        Role checks still apply, so a viewer learns they may not, not that it is missing.
         """
         self._check_new(type_, replace=False)
-        reason = f"{type_} is not available yet: {feature} is not part of this build"
+        reason = reason or f"{type_} is not available yet: {feature} is not part of this build"
         self._routes[type_] = Route(type_, _unavailable(type_, reason), min_role, reason, False)
 
     def get(self, type_: str) -> Route | None:

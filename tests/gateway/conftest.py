@@ -12,15 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from nexus.engine.providers import ProviderRouter
 from nexus.gateway import Gateway, GatewaySettings, UserStore
 
-from .wsclient import PASSWORDS, ROLES, SECRET
+from .wsclient import PASSWORDS, ROLES, SECRET, create
 
 
 @pytest.fixture(autouse=True)
 def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's own nexus.toml or NEXUS_* settings."""
-    for key in [k for k in os.environ if k.startswith("NEXUS_")]:
+    """No test reads the developer's own nexus.toml or NEXUS_GATEWAY_* settings."""
+    for key in [k for k in os.environ if k.startswith("NEXUS_GATEWAY_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("NEXUS_CONFIG_DIR", str(tmp_path / "user-config"))
 
@@ -53,12 +55,14 @@ def settings(tmp_path: Path, users_template: Path) -> GatewaySettings:
 
 @pytest.fixture
 def start(settings: GatewaySettings, workspace: Path) -> Callable[..., contextlib.AbstractAsyncContextManager[Gateway]]:
-    """``async with start(**setting_changes, setup=fn) as gw``: a started gateway, stopped afterwards.
-    ``setup(gateway)`` runs before start (to register test-only handlers)."""
+    """``async with start(**setting_changes, setup=fn, providers=router) as gw``: a started gateway,
+    stopped afterwards. ``setup(gateway)`` runs before start (to register test-only handlers); without
+    ``providers`` no AI provider is configured, whatever the environment holds."""
 
     @contextlib.asynccontextmanager
-    async def running(setup: Callable[[Gateway], None] | None = None, **changes: Any) -> AsyncIterator[Gateway]:
-        gw = Gateway.create(dataclasses.replace(settings, **changes), workspace)
+    async def running(setup: Callable[[Gateway], None] | None = None, providers: ProviderRouter | None = None,
+                      **changes: Any) -> AsyncIterator[Gateway]:
+        gw = create(dataclasses.replace(settings, **changes), workspace, providers)
         if setup is not None:
             setup(gw)
         await gw.start()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+
 from nexus.engine.errors import ConfigError, NotFoundError
 from nexus.gateway import Rate, RateLimiter, Role, TokenError, TokenIssuer, UserError, UserStore, load_secret
 from nexus.gateway.ratelimit import build_limiter

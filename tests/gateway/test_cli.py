@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from nexus.cli.main import main
-from nexus.gateway import Role, UserStore
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+
+from nexus.cli.main import main
+from nexus.gateway import Role, UserStore
 
 
 def test_users_add_list_remove(tmp_path: Path) -> None:

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from nexus.gateway import Gateway, GatewaySettings
-from nexus.gateway.protocol import ErrorCode
 from websockets.exceptions import ConnectionClosedError
 from websockets.sync.client import ClientConnection, connect
 
-from .wsclient import token_for
+from nexus.gateway import Gateway, GatewaySettings
+from nexus.gateway.protocol import ErrorCode
+
+from .wsclient import create, token_for
 
 CODES = {str(c) for c in ErrorCode}
 REPLY_TYPES = {"error", "pong", "cancel", "auth:login", "auth:refresh", "files:read"}
@@ -40,7 +41,7 @@ def threaded_gateway(settings: GatewaySettings, workspace: Path) -> Iterator[Run
     box: dict[str, Any] = {}
 
     async def main() -> None:
-        gw = Gateway.create(dataclasses.replace(settings, rate_limit="off"), workspace)
+        gw = create(dataclasses.replace(settings, rate_limit="off"), workspace)
         await gw.start()
         stop = asyncio.Event()
         box.update(running=Running(gw, asyncio.get_running_loop()), stop=stop)
@@ -78,7 +79,7 @@ class Pinger(threading.Thread):
                     if reply != {"type": "pong", "id": self.done, "data": {}}:
                         self.failures.append(repr(reply))
                     self.done += 1
-        except Exception as exc:  # noqa: BLE001 - reported by the test
+        except Exception as exc:
             self.failures.append(repr(exc))
 
 

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from nexus.gateway import Gateway, Reply, Request, Role
-from nexus.gateway.protocol import Context
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
+
+from nexus.gateway import Gateway, Reply, Request, Role
+from nexus.gateway.protocol import Context
 
 from .wsclient import client, error_code, token_for
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from nexus.engine.errors import NotFoundError, WorkspaceError
 from nexus.gateway.protocol import (
     ConnectionGone,

@@ -13,11 +13,12 @@ from typing import Any
 
 import jwt
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
 from nexus.engine.config import load_settings
 from nexus.gateway import Gateway, GatewaySettings, Reply, Request, Role, TokenIssuer
 from nexus.gateway.protocol import Context
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from .wsclient import SECRET, Client, client, error_code
 
@@ -111,7 +112,7 @@ async def test_roles_gate_message_types(start: Start) -> None:
             assert error_code(refused) == "forbidden"
             assert refused["data"]["message"] == "ide:execute needs the developer role; vera is a viewer"
             assert error_code(await viewer.request("ai:chat", {})) == "forbidden"
-            assert error_code(await viewer.request("search:query", {"query": "x"})) == "unavailable"
+            assert error_code(await viewer.request("search:query", {"query": "x"})) == "unavailable"  # not indexed
             assert (await viewer.request("files:read", {"path": "src/app.py"}))["type"] == "files:read"
         async with client(gw, "dave") as developer:
             unavailable = await developer.request("ide:execute", {"language": "python", "code": "print(1)"})
@@ -121,11 +122,12 @@ async def test_roles_gate_message_types(start: Start) -> None:
 
 async def test_every_pending_type_answers_unavailable_not_unknown(start: Start) -> None:
     async with start() as gw, client(gw, "alice") as admin:
-        for kind in ("ide:execute", "context:create", "context:stream", "ai:chat", "processor:chain",
-                     "search:query"):
+        for kind in ("ide:execute", "context:create", "context:stream"):
             reply = await admin.request(kind, {})
             assert error_code(reply) == "unavailable", kind
             assert "not available yet" in reply["data"]["message"]
+        no_provider = await admin.request("ai:chat", {"prompt": "hi"})
+        assert error_code(no_provider) == "unavailable" and "ANTHROPIC_API_KEY" in no_provider["data"]["message"]
         unknown = await admin.request("files:write", {})
         assert error_code(unknown) == "unknown_type" and "files:read" in unknown["data"]["message"]
 

@@ -1,18 +1,29 @@
-"""Real ``websockets`` clients speaking the gateway protocol (shared by the gateway tests)."""
+"""Real ``websockets`` clients speaking the gateway protocol, and the gateway the tests start."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
-from nexus.gateway import Gateway, Role
 from websockets.asyncio.client import ClientConnection, connect
+
+from nexus.engine.config import Settings
+from nexus.engine.providers import ProviderRouter, load_providers_config
+from nexus.gateway import Gateway, GatewaySettings, Role
 
 SECRET = "test-secret-" + "x" * 40
 PASSWORDS = {"alice": "alice-password", "dave": "dave-password", "vera": "vera-password"}
 ROLES = {"alice": Role.ADMIN, "dave": Role.DEVELOPER, "vera": Role.VIEWER}
+
+
+def create(settings: GatewaySettings, workspace: Path, providers: ProviderRouter | None = None) -> Gateway:
+    """A gateway that reads no nexus.toml and, unless given a router, no API key from the environment."""
+    if providers is None:
+        providers = ProviderRouter(load_providers_config(Settings({}), env={}))
+    return Gateway.create(settings, workspace, nexus_settings=Settings({}), providers=providers)
 
 
 def token_for(gw: Gateway, user: str) -> str:
