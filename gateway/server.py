@@ -152,8 +152,15 @@ class Gateway:
         providers = self.services.providers if self.services is not None else None
         if providers is not None and providers.available:
             # Importing a provider SDK takes up to a second: pay it now, not in the first ai:chat.
-            self._warming = loop.create_task(providers.warm())
+            self._warming = loop.create_task(self._warm(providers))
         log.info("gateway listening on %s", self.url)
+
+    @staticmethod
+    async def _warm(providers: ProviderRouter) -> None:
+        try:
+            await providers.warm()
+        except Exception:  # the first ai:chat will report it to its client; here it is only logged
+            log.warning("could not prepare the AI providers", exc_info=True)
 
     async def stop(self, grace: float | None = None) -> None:
         """Graceful shutdown (idempotent): stop accepting, drain for ``grace`` seconds (default
