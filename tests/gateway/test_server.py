@@ -120,6 +120,16 @@ async def test_roles_gate_message_types(start: Start) -> None:
             assert "nexus.kernels" in unavailable["data"]["message"]
 
 
+async def test_a_token_carries_the_role_the_users_file_gives_now(start: Start) -> None:
+    async with start() as gw:
+        token = gw.tokens.issue("dave", Role.DEVELOPER).token
+        gw.users.remove("dave")
+        gw.users.add("dave", Role.VIEWER, "a-new-password")
+        async with connect(f"{gw.url}?token={token}") as ws:
+            demoted = await Client(ws).request("ide:execute", {"code": "1"})
+        assert error_code(demoted) == "forbidden" and "dave is a viewer" in demoted["data"]["message"]
+
+
 async def test_every_pending_type_answers_unavailable_not_unknown(start: Start) -> None:
     async with start() as gw, client(gw, "alice") as admin:
         for kind in ("ide:execute", "context:create", "context:stream"):
