@@ -56,7 +56,7 @@ def lint_python(root: Path, path: str, text: str, timeout: float = TIMEOUT) -> l
     out = []
     for item in found:
         code = item.get("code")
-        if not code:
+        if not code or code == "invalid-syntax":
             continue  # syntax errors: reported from tree-sitter with the other languages
         span = _span(lines, item["location"], item["end_location"])
         edits: list[tuple[Span, str]] = []

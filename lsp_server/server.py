@@ -128,6 +128,15 @@ class NexusServer(LanguageServer):
             log.exception("jedi failed")
             return None
 
+    def budget(self, feature: str, default: float) -> float:
+        """Seconds jedi gets for ``feature`` before the index answers; ``initializationOptions.budgets``
+        (milliseconds per feature) overrides the default."""
+        budgets = self.options.get("budgets")
+        value = budgets.get(feature) if isinstance(budgets, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value) / 1000
+        return default
+
     def document(self, uri: str) -> Document:
         """The open (or on-disk) document; raises a JSON-RPC error the client can show otherwise."""
         try:

@@ -37,7 +37,7 @@ def register(server: NexusServer) -> None:
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
-                found = await ls.python(semantics.complete(str(doc.path), doc.text, row, col), BUDGET)
+                found = await ls.python(semantics.complete(str(doc.path), doc.text, row, col), ls.budget("completion", BUDGET))
                 if found is not None:
                     root = str(semantics.root)
                     items = [types.CompletionItem(

@@ -26,7 +26,7 @@ def register(server: NexusServer) -> None:
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
-                names = await ls.python(semantics.goto(str(doc.path), doc.text, row, col, mode), BUDGET)
+                names = await ls.python(semantics.goto(str(doc.path), doc.text, row, col, mode), ls.budget("definition", BUDGET))
                 found = [loc for loc in (py_location(ls, doc, n) for n in names or ()) if loc is not None]
                 if found or mode == "type":
                     return found

@@ -23,7 +23,7 @@ def register(server: NexusServer) -> None:
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
-                names = await ls.python(semantics.references(str(doc.path), doc.text, row, col, file_only=True), BUDGET)
+                names = await ls.python(semantics.references(str(doc.path), doc.text, row, col, file_only=True), ls.budget("highlight", BUDGET))
                 if names:
                     return [types.DocumentHighlight(
                         lines.range(Span(n.line, n.col, n.line, n.end_col)),

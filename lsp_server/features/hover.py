@@ -28,7 +28,7 @@ def register(server: NexusServer) -> None:
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
-                found = await ls.python(semantics.help(str(doc.path), doc.text, row, col), BUDGET)
+                found = await ls.python(semantics.help(str(doc.path), doc.text, row, col), ls.budget("hover", BUDGET))
                 if found is not None:
                     _kind, head, docstring = found
                     return types.Hover(markdown(head, docstring, "python"), word_range)

@@ -24,7 +24,7 @@ def register(server: NexusServer) -> None:
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
-                names = await ls.python(semantics.references(str(doc.path), doc.text, row, col), BUDGET)
+                names = await ls.python(semantics.references(str(doc.path), doc.text, row, col), ls.budget("references", BUDGET))
                 if names:
                     found = [py_location(ls, doc, n) for n in names
                              if include or not n.description.startswith(("def ", "class "))]

@@ -30,7 +30,7 @@ def register(server: NexusServer) -> None:
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
-                name = await ls.python(semantics.renameable(str(doc.path), doc.text, row, col), BUDGET)
+                name = await ls.python(semantics.renameable(str(doc.path), doc.text, row, col), ls.budget("rename", BUDGET))
                 if name is None:
                     raise JsonRpcInvalidParams(message=f"'{placeholder}' cannot be renamed here: it is not "
                                                        "defined in this workspace")

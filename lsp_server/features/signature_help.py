@@ -20,7 +20,7 @@ def register(server: NexusServer) -> None:
         if semantics is None:
             return None
         row, col = doc.lines.row_col(params.position)
-        found = await ls.python(semantics.signatures(str(doc.path), doc.text, row, col), BUDGET)
+        found = await ls.python(semantics.signatures(str(doc.path), doc.text, row, col), ls.budget("signatureHelp", BUDGET))
         if not found:
             return None
         signatures = [types.SignatureInformation(

@@ -16,6 +16,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 FIXTURES = Path(__file__).parent / "fixtures" / "project"
+JEDI_FEATURES = ("completion", "hover", "signatureHelp", "definition", "references", "highlight", "rename")
 SERVER = [sys.executable, "-m", "nexus.cli", "lsp"]
 
 
@@ -80,6 +81,7 @@ def open_doc(client: LanguageClient, root: Path, rel: str, language: str, text: 
 
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
 async def client(lsp_client: LanguageClient, project: Path) -> AsyncIterator[None]:
-    await start(lsp_client, project)
+    # Generous jedi budgets: these tests check jedi's answers, not the fallback (tested on its own).
+    await start(lsp_client, project, options={"budgets": {k: 60_000 for k in JEDI_FEATURES}})
     yield
     await lsp_client.shutdown_session()
