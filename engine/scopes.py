@@ -208,6 +208,8 @@ class FileScopes:
         own = self.binding(node)
         if own is not None:
             return own
+        if member_object(node) is not False:
+            return None  # `obj.name` is an attribute, never the variable `name`
         name = self.src.node_text(node)
         candidates = [b for b in (self.binding(n) for n in self.occurrences(name)) if b is not None]
         if not candidates:
@@ -225,9 +227,11 @@ class FileScopes:
         out = []
         for node in self.occurrences(name):
             found = self.resolve(node)
-            if found is not None and found.node == binding.node:
+            if found is None:
+                continue
+            if found.node == binding.node:
                 out.append(node)
-            elif found is not None and found.scope == binding.scope and found.kind != "parameter" \
+            elif found.scope == binding.scope and found.kind != "parameter" \
                     and binding.kind != "parameter":
                 out.append(node)  # `x = 1` then `x = 2` in one scope: both bind the same variable
         return out
@@ -236,6 +240,8 @@ class FileScopes:
         """Occurrences of ``name`` bound nowhere in this file, or bound at file level."""
         out = []
         for node in self.occurrences(name):
+            if member_object(node) is not False:
+                continue
             found = self.resolve(node)
             if found is None or found.is_file_level:
                 out.append(node)

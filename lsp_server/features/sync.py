@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from nexus.engine.errors import NexusError
 from nexus.engine.languages import language_for
+from nexus.engine.worker import content_hash
 
 from ..documents import Document, path_of
 from ..server import NexusServer
@@ -54,6 +55,9 @@ def register(server: NexusServer) -> None:
             except NexusError:
                 rel = ""
         doc = ls.documents.open(item, rel or (str(path) if path else item.uri))
+        if folder is not None and folder.ws is not None and rel and language_for(rel) is not None:
+            future = ls.pool.submit(_update_if_changed, folder.ws, rel, doc.text)
+            future.add_done_callback(lambda f: f.exception() and log.info("indexing %s: %s", rel, f.exception()))
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
@@ -89,6 +93,13 @@ def register(server: NexusServer) -> None:
             return
         schedule_index(ls, doc, from_disk=True)  # the index forgets the unsaved text
         ls.emit("closed", doc)
+
+
+def _update_if_changed(ws, rel: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """A just-opened buffer that differs from what is indexed (unsaved, or a new file) is indexed."""
+    info = ws.file_info(rel)
+    if info is None or info.content_hash != content_hash(text.encode("utf-8", "surrogateescape")):
+        ws.update_file(rel, text)
 
 
 def _update(ws, rel: str, text: str | None) -> None:  # type: ignore[no-untyped-def]
