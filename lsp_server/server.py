@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -51,6 +51,19 @@ class NexusProtocol(LanguageServerProtocol):
         result = yield from super().lsp_initialize(params)
         result.capabilities.position_encoding = lsp_encoding(encoding_for(params.capabilities))
         return result
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls drops a request whose params do not fit the method's type without answering it,
+        which leaves the client waiting forever: answer such a request with InvalidParams."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            msg_id = data.get("id")
+            if "method" in data and isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool):
+                log.info("invalid params for %s (id %s): answered with an error", data.get("method"), msg_id)
+                error = JsonRpcInvalidParams(message=f"invalid params for {data.get('method')}")
+                self._send_response(msg_id, error=error.to_response_error())
+            raise
 
     # Our Documents store applies the changes; pygls' copy would only cost time and memory.
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
