@@ -30,7 +30,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 NEXUS = [sys.executable, "-m", "nexus.cli", "lsp"]
-JEDI_LS = [sys.executable, "-m", "jedi_language_server"]
+JEDI_LS = [sys.executable, "-c", "from jedi_language_server.cli import cli; cli()"]
 
 
 def positions(root: Path, count: int, seed: int = 7) -> tuple[list, list, list]:  # type: ignore[type-arg]
@@ -113,6 +113,8 @@ async def run_server(command: list[str], root: Path, completion, definition, nam
         await client.workspace_symbol_async(types.WorkspaceSymbolParams(query=name))
         samples.append(time.perf_counter() - t)
     out["workspace/symbol"] = stats(samples)
+    print(f"  {label} workspace/symbol: {out['workspace/symbol']}; first answer {out['first answer (s)']} s",
+          file=sys.stderr)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
