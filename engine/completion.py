@@ -105,15 +105,12 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int) -> list
     if tree is not None:
         node = tree.root_node.descendant_for_byte_range(max(start - 1, 0), max(start - 1, 0))
         if node is not None:
-            visible = {id(s) for s in scopes.scopes_around(node)} | {id(node)}
-            around = scopes.scopes_around(node)
-            for scope in around:
+            for scope in scopes.scopes_around(node):
                 for binding_node in _bindings_in(scopes, scope):
                     if binding_node.end_byte == src.offset(line, col):
                         continue  # the word being typed
                     add(Candidate(src.node_text(binding_node), "variable",
                                   src.line_text(binding_node.start_point[0]).strip()[:120], "", 0, src.path))
-            del visible
     for s in symbols:
         if s.depth == 0:
             add(Candidate(s.name, s.kind, s.signature, s.doc, 1, src.path))

@@ -13,7 +13,6 @@ from bisect import bisect_right
 from pathlib import Path
 
 from lsprotocol import types
-
 from nexus.engine.diagnostics import Problem
 from nexus.engine.model import Span
 from nexus.engine.parsing.chunks import line_starts_of
@@ -25,7 +24,7 @@ _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 class LineMap:
     """Byte offsets of rows and LSP lines of one text, and conversions in one position encoding."""
 
-    __slots__ = ("data", "rows", "lines", "encoding")
+    __slots__ = ("data", "encoding", "lines", "rows")
 
     def __init__(self, data: bytes, encoding: str = UTF16) -> None:
         self.data = data

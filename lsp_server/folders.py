@@ -166,7 +166,7 @@ class Folders:
                 log.error("indexing %s failed: %s", folder.root, exc)
                 self._sink(folder, None, "end")
                 return
-            except Exception:  # noqa: BLE001 - a crash here must not kill the server; it is reported
+            except Exception:
                 log.exception("indexing %s crashed", folder.root)
                 folder.state, folder.error = "error", "indexing crashed; see the server log"
                 self._sink(folder, None, "end")

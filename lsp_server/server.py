@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from nexus.engine.errors import NexusError
+from nexus.engine.python_semantics import PythonSemantics
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
-
-from nexus.engine.errors import NexusError
-from nexus.engine.python_semantics import PythonSemantics
 
 from .convert import encoding_for, lsp_encoding
 from .documents import Document, DocumentError, Documents
@@ -57,7 +56,7 @@ class NexusProtocol(LanguageServerProtocol):
         which leaves the client waiting forever: answer such a request with InvalidParams."""
         try:
             return super().structure_message(data)
-        except JsonRpcException as exc:
+        except JsonRpcException:
             msg_id = data.get("id")
             if "method" in data and isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool):
                 log.info("invalid params for %s (id %s): answered with an error", data.get("method"), msg_id)
@@ -111,7 +110,7 @@ class NexusServer(LanguageServer):
         for callback in self.hooks.get(event, ()):
             try:
                 callback(*args)
-            except Exception:  # noqa: BLE001 - one broken subscriber must not stop the others
+            except Exception:
                 log.exception("%s handler %r failed", event, callback)
 
     async def offload(self, fn: Callable[..., T], *args: Any) -> T:
@@ -137,7 +136,7 @@ class NexusServer(LanguageServer):
         except NexusError as exc:
             log.info("jedi: %s", exc)
             return None
-        except Exception:  # noqa: BLE001 - jedi bugs on odd code: logged with traceback, index answers
+        except Exception:
             log.exception("jedi failed")
             return None
 

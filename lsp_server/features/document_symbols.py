@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from lsprotocol import types
-
 from nexus.engine.outline import OutlineItem, outline
 
 from ..convert import LineMap, symbol_kind

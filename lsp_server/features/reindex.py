@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pygls.exceptions import JsonRpcInvalidParams
-
 from nexus.engine.errors import NexusError
+from pygls.exceptions import JsonRpcInvalidParams
 
 from ..documents import path_of
 from ..server import NexusServer

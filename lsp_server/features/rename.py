@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
-
 from nexus.engine.navigation import Navigator
+from pygls.exceptions import JsonRpcInvalidParams
 
 from ..server import NexusServer
 

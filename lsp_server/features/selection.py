@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from lsprotocol import types
-
 from nexus.engine.outline import selection_ranges
 
 from ..server import NexusServer

@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 from lsprotocol import types
-
 from nexus.engine.errors import NexusError
 from nexus.engine.languages import LANGUAGE_BY_SUFFIX, language_for
 
@@ -83,5 +82,5 @@ def _watch(ls: NexusServer, roots: list[Path], apply, stop: threading.Event) -> 
             for kind, name in changes:
                 apply(ls, Path(name), kind == Change.deleted)
             ls.emit("files-changed")
-    except Exception:  # noqa: BLE001 - the watcher is a convenience: log and stop watching
+    except Exception:
         log.exception("file watcher stopped")

@@ -15,7 +15,6 @@ import pytest
 from .conftest import SERVER
 
 
-
 class RawClient:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
