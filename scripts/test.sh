@@ -8,4 +8,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
+# The VS Code extension's toolchain (TypeScript, esbuild, vsce, the LSP node client) from its lock file.
+(cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error)
+
 .venv/bin/python -m pytest -q "$@"

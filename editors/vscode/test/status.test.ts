@@ -56,3 +56,19 @@ describe("status bar", () => {
     assert.equal(providerLabel([{ name: "x", configured: false }]), undefined);
   });
 });
+
+describe("status shapes", () => {
+  it("counts under `index` and server.version (the server's live folder records) are read too", () => {
+    const view = statusView({
+      state: "running",
+      status: {
+        server: { name: "nexus", version: "0.2.0" },
+        folders: [{ root: "/w", state: "ready", index: { files: 7, symbols: 40 } }, { root: "/x", error: "cannot open" }],
+      },
+    });
+    assert.equal(view.text, "$(check) Nexus 7 files");
+    assert.match(view.tooltip, /^nexus 0\.2\.0\n\/w: 7 files, 40 symbols/);
+    assert.match(view.tooltip, /\/x: cannot open/);
+    assert.equal(view.severity, "warning");
+  });
+});

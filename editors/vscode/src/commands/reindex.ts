@@ -7,7 +7,7 @@ import { Methods, type ReindexResult } from "../common/protocol";
 import { getLog } from "../logging";
 import type { ServerController } from "../server";
 
-function count(folders: ReindexResult["folders"], key: string): number {
+function count(folders: NonNullable<ReindexResult["folders"]>, key: string): number {
   return folders.reduce((sum, f) => sum + (typeof f[key] === "number" ? (f[key] as number) : 0), 0);
 }
 
@@ -17,6 +17,13 @@ export async function rebuildIndex(server: ServerController): Promise<void> {
     async (progress, token) => {
       try {
         const result = await server.requestWithProgress<ReindexResult>(Methods.reindex, {}, progress, token);
+        if (result?.started) {
+          // This server indexes in the background; its own progress shows in the status bar.
+          const message = `Nexus: indexing ${result.started.length} folder(s) in the background.`;
+          getLog().info(message);
+          void vscode.window.setStatusBarMessage(message, 5000);
+          return;
+        }
         const folders = result?.folders ?? [];
         const summary = `Nexus: indexed ${count(folders, "files")} file(s) in ${folders.length} folder(s): ` +
           `${count(folders, "parsed")} parsed, ${count(folders, "unchanged")} unchanged, ${count(folders, "removed")} removed.`;

@@ -56,22 +56,34 @@ export interface SearchHit {
   score: number;
 }
 
+/**
+ * One folder in `nexus/status`: the `nexus status --json` shape, either flat or under `index`
+ * (the server adds its live state: `state`, `filesDone`, `filesTotal`, `error`).
+ */
 export interface FolderStatus {
   root?: string;
+  uri?: string;
   files?: number;
   symbols?: number;
+  pending?: number;
+  state?: string;
+  error?: string | null;
+  index?: { files?: number; symbols?: number; pending?: number; error?: string };
   [key: string]: unknown;
 }
 
 export interface StatusResult {
-  version: string;
+  version?: string;
+  server?: { name?: string; version?: string };
   folders: FolderStatus[];
   providers?: Record<string, unknown>;
   kernels?: Record<string, unknown>;
 }
 
+/** Either the summaries of a finished run (`folders`) or the folders whose background run started. */
 export interface ReindexResult {
-  folders: Array<Record<string, unknown>>;
+  folders?: Array<Record<string, unknown>>;
+  started?: string[];
 }
 
 export interface ChatParams {

@@ -4,7 +4,7 @@
  * colour, so the decisions are unit-tested without VS Code.
  */
 
-import type { StatusResult } from "./protocol";
+import type { FolderStatus, StatusResult } from "./protocol";
 
 export type ServerState = "starting" | "running" | "stopped" | "failed";
 
@@ -51,6 +51,16 @@ function num(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
 }
 
+/** Counts of a `nexus/status` folder, flat or under `index`. */
+export function folderCounts(folder: FolderStatus): { files: number; symbols: number; pending: number } {
+  const pick = (key: "files" | "symbols" | "pending") => num(folder[key] ?? folder.index?.[key]);
+  return { files: pick("files"), symbols: pick("symbols"), pending: pick("pending") };
+}
+
+export function serverVersion(status: StatusResult | undefined): string | undefined {
+  return status?.version ?? status?.server?.version;
+}
+
 export function statusView(model: StatusModel): StatusView {
   if (model.state === "failed") {
     return {
@@ -77,21 +87,27 @@ export function statusView(model: StatusModel): StatusView {
   const lines: string[] = [];
   let files = 0;
   let pending = 0;
+  const errors: string[] = [];
   for (const folder of model.status?.folders ?? []) {
-    files += num(folder.files);
-    pending += num(folder.pending);
+    const counts = folderCounts(folder);
+    files += counts.files;
+    pending += counts.pending;
     const name = typeof folder.root === "string" ? folder.root : "workspace";
-    lines.push(`${name}: ${num(folder.files).toLocaleString("en")} files, ${num(folder.symbols).toLocaleString("en")} symbols`);
+    lines.push(`${name}: ${counts.files.toLocaleString("en")} files, ${counts.symbols.toLocaleString("en")} symbols`);
+    const error = folder.error ?? folder.index?.error;
+    if (error) errors.push(`${name}: ${error}`);
   }
   const provider = providerLabel(model.status?.providers);
   lines.push(provider ? `AI: ${provider}` : "AI: no provider configured (answers show the relevant code only)");
-  if (model.status?.version) lines.unshift(`nexus ${model.status.version}`);
+  const version = serverVersion(model.status);
+  if (version) lines.unshift(`nexus ${version}`);
+  lines.push(...errors);
   if (pending) lines.push(`${pending} file version(s) pending repair: run Nexus: Rebuild Index`);
   if (model.error) lines.push(`Last error: ${model.error}`);
   const text = model.status ? `$(check) Nexus ${files.toLocaleString("en")} files` : "$(check) Nexus";
   return {
     text: model.error ? `$(warning) Nexus` : text,
     tooltip: lines.join("\n"),
-    severity: model.error || pending ? "warning" : "normal",
+    severity: model.error || pending || errors.length ? "warning" : "normal",
   };
 }
