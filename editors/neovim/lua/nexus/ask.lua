@@ -16,6 +16,7 @@ local count = 0
 ---@field bufnr integer
 ---@field transcript nexus.Transcript
 ---@field request? nexus.Request
+---@field error? lsp.ResponseError the error that ended the request, if any
 
 --- The last answer (tests and statuslines look at it).
 ---@type nexus.Answer?
@@ -88,6 +89,7 @@ function M.chat(title, params, source_buf)
   local pending = false
   local request, err = client_mod.request("nexus/chat", params, function(rpc_err, result)
     vim.schedule(function()
+      answer.error = rpc_err
       if rpc_err then
         if client_mod.is_cancelled(rpc_err) then
           answer.transcript:cancel()

@@ -282,8 +282,10 @@ function M.request(bufnr, trigger)
       return
     end
     vim.schedule(function()
+      -- An automatic request only matters while still typing; an invoked one (a key) shows anyway.
+      local typing = vim.api.nvim_get_mode().mode:match("^i") ~= nil
       if not vim.api.nvim_buf_is_valid(bufnr) or vim.api.nvim_get_current_buf() ~= bufnr
-        or vim.api.nvim_buf_get_changedtick(bufnr) ~= tick or not vim.api.nvim_get_mode().mode:match("^i") then
+        or vim.api.nvim_buf_get_changedtick(bufnr) ~= tick or (trigger ~= 1 and not typing) then
         return
       end
       local now = vim.api.nvim_win_get_cursor(0)

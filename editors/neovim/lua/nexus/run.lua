@@ -12,6 +12,15 @@ local M = {}
 
 M.buffer_name = "nexus://run"
 
+---@class nexus.RunRecord
+---@field done boolean
+---@field err? lsp.ResponseError
+---@field result? table
+
+--- The last run (tests and statuslines look at it).
+---@type nexus.RunRecord?
+M.last = nil
+
 ---@return integer bufnr
 local function output_buffer()
   local bufnr = ui.scratch(M.buffer_name, "nexusrun")
@@ -93,8 +102,11 @@ function M.run(opts)
   ui.show(out, "bottom", { height = config.get().run.height })
   append(out, "▶ " .. title)
   local streamed = 0
+  local record = { done = false }
+  M.last = record
   local request, err = client_mod.request("nexus/run", params, function(rpc_err, result)
     vim.schedule(function()
+      record.done, record.err, record.result = true, rpc_err, result
       if rpc_err then
         if client_mod.is_cancelled(rpc_err) then
           append(out, "[cancelled]")
@@ -129,6 +141,7 @@ function M.run(opts)
     end,
   })
   if not request then
+    record.done, record.err = true, { code = 0, message = err or "no server" }
     append(out, "[error] " .. (err or "no server"))
     log.notify("nexus: " .. (err or "no server"))
   end
