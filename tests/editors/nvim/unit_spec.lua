@@ -13,6 +13,15 @@ return function(T)
     end
   end)
 
+  T.test("every module loads", function()
+    local dir = os.getenv("NEXUS_PLUGIN") .. "/lua/nexus"
+    for name in vim.fs.dir(dir) do
+      local module = "nexus." .. name:gsub("%.lua$", "")
+      local ok, err = pcall(require, module == "nexus.init" and "nexus" or module)
+      T.ok(ok, module .. ": " .. tostring(err))
+    end
+  end)
+
   T.test("lsp/nexus.lua gives vim.lsp.config a complete server config", function()
     local cfg = vim.lsp.config.nexus
     T.ok(cfg, "vim.lsp.config.nexus is nil")
