@@ -41,9 +41,17 @@ class PanelView implements AnswerView {
   private static readonly viewType = "nexus.answer";
   private readonly coalescer: Coalescer;
   private rendering: Promise<void> = Promise.resolve();
+  /** Messages posted before the webview's script runs are lost: render once it says it is ready. */
+  private ready = false;
 
   private constructor(private readonly panel: vscode.WebviewPanel, private readonly transcript: AnswerTranscript) {
     this.coalescer = new Coalescer(() => void this.render(), 80);
+    panel.webview.onDidReceiveMessage((message: { type?: string }) => {
+      if (message?.type === "ready") {
+        this.ready = true;
+        void this.render();
+      }
+    });
   }
 
   static async open(transcript: AnswerTranscript, cancel: vscode.CancellationTokenSource): Promise<PanelView> {
@@ -58,9 +66,7 @@ class PanelView implements AnswerView {
     panel.onDidDispose(() => {
       if (transcript.state === "streaming") cancel.cancel();
     });
-    const view = new PanelView(panel, transcript);
-    await view.render();
-    return view;
+    return new PanelView(panel, transcript);
   }
 
   update(): void {
@@ -75,6 +81,7 @@ class PanelView implements AnswerView {
   private render(): Promise<void> {
     // Keep renders in order: markdown.api.render is asynchronous.
     this.rendering = this.rendering.then(async () => {
+      if (!this.ready) return;
       const links: ReceiptLinks = { relative, link: openCommandLink };
       const html = await renderMarkdown(this.transcript.markdown(links));
       await this.panel.webview.postMessage({ html });
@@ -159,7 +166,9 @@ function shell(cspSource: string, nonce: string): string {
 <body><div id="answer"></div>
 <script nonce="${nonce}">
   const answer = document.getElementById("answer");
+  const vscode = acquireVsCodeApi();
   window.addEventListener("message", (event) => { answer.innerHTML = event.data.html; });
+  vscode.postMessage({ type: "ready" });
 </script>
 </body>
 </html>`;

@@ -57,7 +57,6 @@ export async function showAnswer(server: ServerController, title: string, result
 }
 
 async function streamAnswer(server: ServerController, title: string, params: ChatParams): Promise<void> {
-  const { provider: _unused, ...rest } = params;
   const transcript = new AnswerTranscript(title, params.prompt);
   const cancel = new vscode.CancellationTokenSource();
   const view = await openAnswerView(server.current.ask.output, transcript, cancel);
@@ -66,7 +65,7 @@ async function streamAnswer(server: ServerController, title: string, params: Cha
     async (_progress, token) => {
       token.onCancellationRequested(() => cancel.cancel());
       try {
-        const result = await server.request<ChatResult, ChatDelta>(Methods.chat, rest, cancel.token, (partial) => {
+        const result = await server.request<ChatResult, ChatDelta>(Methods.chat, params, cancel.token, (partial) => {
           if (typeof partial?.delta === "string") {
             transcript.append(partial.delta);
             view.update();
