@@ -75,6 +75,7 @@ UNIT_CASES = (
     "ghost text: LSP items with UTF-16 ranges and snippets convert to buffer columns",
     ":checkhealth nexus reports a missing server command as an error",
     "the log file lives under stdpath('log') and requests without a server say so",
+    ":NexusAsk without a server opens the answer buffer with the reason",
 )
 
 

@@ -263,4 +263,18 @@ return function(T)
     local text = table.concat(vim.fn.readfile(log.path()), "\n")
     T.contains(text, "INFO  marker 42")
   end)
+
+  T.test(":NexusAsk without a server opens the answer buffer with the reason", function()
+    vim.cmd("enew")
+    vim.cmd("NexusAsk why is the sky blue?")
+    local answer = require("nexus.ask").last
+    T.ok(answer, "no answer record")
+    T.eq(answer.transcript.state, "failed")
+    local text = T.buffer_text(answer.bufnr)
+    T.contains(text, "> why is the sky blue?")
+    T.contains(text, "**Error:** the nexus language server is not running")
+    T.eq(vim.bo[answer.bufnr].filetype, "markdown")
+    T.eq(vim.bo[answer.bufnr].modifiable, false)
+    T.ok(vim.fn.bufwinid(answer.bufnr) ~= -1, "the answer is not shown")
+  end)
 end

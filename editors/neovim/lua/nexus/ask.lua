@@ -58,8 +58,8 @@ local function new_answer(title, prompt)
       answer.request.cancel()
       answer.transcript:cancel()
       redraw(answer)
-    else
-      vim.api.nvim_win_close(0, false)
+    elseif not pcall(vim.api.nvim_win_close, 0, false) then
+      vim.cmd.bwipeout({ bang = true }) -- the last window: leave the buffer instead
     end
   end
   vim.keymap.set("n", "q", cancel_or_close, { buffer = bufnr, desc = "nexus: cancel or close" })

@@ -195,7 +195,7 @@ function M.accept(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   if native() then
     local ok, accepted = pcall(vim.lsp.inline_completion.get, { bufnr = bufnr })
-    return ok and accepted ~= false
+    return ok and accepted == true
   end
   local state = states[bufnr]
   if not state or not state.extmark then
@@ -324,10 +324,19 @@ local function map_keys(bufnr)
   end
   -- The buffer text cannot change inside an <expr> mapping: accept through a scheduled call.
   if keys.accept then
+    local key = vim.api.nvim_replace_termcodes(keys.accept, true, false, true)
     vim.keymap.set("i", keys.accept, function()
-      local shown = native() or M.visible(bufnr) ~= nil
-      if not shown then
-        return vim.api.nvim_replace_termcodes(keys.accept, true, false, true)
+      if native() then
+        -- Only the built-in module knows whether a candidate is shown: ask it, else replay the key.
+        vim.schedule(function()
+          if not M.accept(bufnr) then
+            vim.api.nvim_feedkeys(key, "n", false)
+          end
+        end)
+        return ""
+      end
+      if M.visible(bufnr) == nil then
+        return key
       end
       vim.schedule(function()
         M.accept(bufnr)
