@@ -24,24 +24,19 @@ function M.comment_leader(filetype)
   return slash[filetype] and "//" or "#"
 end
 
----@param line string
----@param leader string
----@return string? rest text after `%%` when `line` is a marker
-local function marker(line, leader)
-  local pattern = "^%s*" .. vim.pesc(leader) .. "%s*%%%%(.*)$"
-  return line:match(pattern)
-end
+local patterns = { ["#"] = "^%s*#%s*%%%%(.*)$", ["//"] = "^%s*//%s*%%%%(.*)$" }
 
 ---@param lines string[]
 ---@param filetype? string
 ---@return nexus.Cell[]
 function M.find(lines, filetype)
-  local leader = M.comment_leader(filetype or "python")
+  local pattern = patterns[M.comment_leader(filetype or "python")]
   local markers = {}
   for i, line in ipairs(lines) do
-    local rest = marker(line, leader)
+    -- A plain search first: most lines have no "%%", and a pattern match costs more.
+    local rest = line:find("%%", 1, true) and line:match(pattern)
     if rest then
-      table.insert(markers, { line = i, rest = rest })
+      markers[#markers + 1] = { line = i, rest = rest }
     end
   end
   local last = math.max(#lines, 1)
