@@ -31,8 +31,9 @@ export function trackCellContext(languages: readonly string[]): vscode.Disposabl
   let last: boolean | undefined;
   const refresh = (): void => {
     const document = vscode.window.activeTextEditor?.document;
-    const has = !!document && CELL_LANGUAGES.includes(document.languageId) &&
-      findCells(document.getText().split(/\r?\n/), document.languageId).some((c) => c.hasMarker);
+    const text = document && CELL_LANGUAGES.includes(document.languageId) ? document.getText() : "";
+    // Runs on every keystroke: most files have no "%%" at all, which a plain search shows cheaply.
+    const has = text.includes("%%") && findCells(text.split(/\r?\n/), document!.languageId).some((c) => c.hasMarker);
     if (has !== last) {
       last = has;
       void vscode.commands.executeCommand("setContext", "nexus.hasCells", has);
