@@ -15,6 +15,9 @@ from tests.support.fake_llm import FakeLLM
 
 from .conftest import JEDI_BUDGETS, MODEL_TEXT, NEOVIM_DIR, server_command, server_env
 
+# The first test of a module also pays for its shared fixture (a whole editor session against the server).
+pytestmark = pytest.mark.timeout(300)
+
 SPECS = Path(__file__).parent / "nvim"
 
 

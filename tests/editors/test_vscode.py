@@ -14,6 +14,9 @@ import pytest
 
 from .conftest import MODEL_TEXT, VSCODE_DIR, run, server_command, server_env
 
+# The first test of a module also pays for its shared fixture (npm ci, a whole protocol session).
+pytestmark = pytest.mark.timeout(300)
+
 BIN = VSCODE_DIR / "node_modules" / ".bin"
 PROTOCOL_TESTS = (
     "initialize: the server names itself and offers completion and definition",

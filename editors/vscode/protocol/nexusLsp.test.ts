@@ -113,7 +113,7 @@ describe("nexus lsp driven by vscode-languageserver-protocol", () => {
       return;
     }
     // Definitions across files come from the index: wait until the first indexing run has ended.
-    await session.waitForProgress((e) => e.value.kind === "end", 120_000, "the first indexing run to end");
+    await session.waitForProgress((e) => e.value.kind === "end", 60_000, "the first indexing run to end");
   });
 
   after(async () => {

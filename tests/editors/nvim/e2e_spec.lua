@@ -92,7 +92,7 @@ return function(T)
     open("app.py")
     local client = vim.lsp.get_clients({ name = "nexus" })[1]
     T.eq(client.root_dir, vim.uv.fs_realpath(root), "root_dir (from .nexus.toml)")
-    T.wait(120000, function() return progress_ended end, "the first indexing run to end ($/progress end)")
+    T.wait(60000, function() return progress_ended end, "the first indexing run to end ($/progress end)")
   end)
 
   T.test("completion in Python lists the members of a Circle", function()
@@ -141,7 +141,7 @@ return function(T)
     vim.api.nvim_win_set_cursor(0, { line_of("app.py", "nexus-cell-output"), 0 })
     vim.cmd("NexusRun")
     local run = require("nexus.run")
-    T.wait(120000, function() return run.last and run.last.done end, "the run to finish")
+    T.wait(60000, function() return run.last and run.last.done end, "the run to finish")
     if run.last.err and run.last.err.code == -32601 then
       T.skip("the server does not implement nexus/run yet (MethodNotFound)")
     end
@@ -158,7 +158,7 @@ return function(T)
     vim.api.nvim_win_set_cursor(0, { line_of("app.py", "ring.area()"), 0 })
     vim.cmd("NexusAsk What does ring.area() compute?")
     local ask = require("nexus.ask")
-    T.wait(120000, function()
+    T.wait(60000, function()
       return ask.last and ask.last.transcript.state ~= "streaming"
     end, "the answer to finish")
     local answer = ask.last
