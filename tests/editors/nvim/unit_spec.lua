@@ -105,6 +105,10 @@ return function(T)
     T.wait(1000, function() return #notified > 0 end, "the warning")
     vim.notify = notify
     T.eq(vim.lsp.config.nexus.cmd, { "/opt/venv/bin/python", "-m", "nexus.cli", "lsp" })
+    -- Shorter lists replace the earlier ones (vim.lsp.config merges tables).
+    require("nexus").setup({ server = { cmd = { "nexus-x", "lsp" } }, filetypes = { "python" } })
+    T.eq(vim.lsp.config.nexus.cmd, { "nexus-x", "lsp" })
+    T.eq(vim.lsp.config.nexus.filetypes, { "python" })
     T.contains(notified[1], "run.timeout")
     require("nexus.config").set({})
     vim.lsp.config("nexus", require("nexus.server").config())
