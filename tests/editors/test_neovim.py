@@ -106,6 +106,7 @@ E2E_CASES = (
     ":NexusSearch fills the quickfix list",
     ":NexusRun prints the kernel's output for the # %% cell",
     ":NexusAsk streams the answer with its context receipt",
+    ":NexusExplain explains the lines with a receipt",
     "ghost text from textDocument/inlineCompletion",
     ":checkhealth nexus reports ok",
 )

@@ -29,6 +29,7 @@ PROTOCOL_TESTS = (
     "inline completion returns the model's text as ghost text",
     "nexus/chat streams deltas, then the answer with its context receipt",
     "cancelling nexus/chat ends the request with RequestCancelled",
+    "the nexus.explain code-action command answers in the nexus/chat shape",
     "nexus/run runs a # %% cell and streams the kernel's output",
 )
 

@@ -27,6 +27,7 @@ import {
   type InlineCompletionList,
   ResponseError,
   CancellationTokenSource,
+  ExecuteCommandRequest,
 } from "vscode-languageserver-protocol/node";
 
 import { isCancellation, isMethodNotFound } from "../src/common/errors";
@@ -276,6 +277,24 @@ describe("nexus lsp driven by vscode-languageserver-protocol", () => {
     } finally {
       stream.dispose();
     }
+  });
+
+  it("the nexus.explain code-action command answers in the nexus/chat shape", async (t) => {
+    const s = server(t);
+    if (!s) return;
+    const commands = s.capabilities?.executeCommandProvider?.commands ?? [];
+    if (!commands.includes("nexus.explain")) {
+      t.skip("the server does not offer the nexus.explain command yet (executeCommandProvider.commands)");
+      return;
+    }
+    const doc = await s.open("shapes.py", "python");
+    const start = lineOf("shapes.py", "def area");
+    const result = await within(s.connection.sendRequest(ExecuteCommandRequest.type, {
+      command: "nexus.explain",
+      arguments: [{ textDocument: { uri: doc.uri }, range: { start: { line: start, character: 0 }, end: { line: start + 2, character: 0 } } }],
+    }), 60_000, "nexus.explain") as ChatResult | null;
+    assert.ok(result && typeof result.text === "string" && Array.isArray(result.receipt), JSON.stringify(result));
+    if (modelText) assert.ok(result.text.includes(modelText), result.text);
   });
 
   it("nexus/run runs a # %% cell and streams the kernel's output", async (t) => {

@@ -174,6 +174,25 @@ return function(T)
     end
   end)
 
+  T.test(":NexusExplain explains the lines with a receipt", function()
+    need_server()
+    local bufnr = open("shapes.py")
+    local first = line_of("shapes.py", "def area")
+    vim.cmd(("%d,%dNexusExplain"):format(first, first + 1))
+    local ask = require("nexus.ask")
+    T.wait(60000, function()
+      return ask.last and ask.last.transcript.state ~= "streaming"
+    end, "the explanation to finish")
+    if ask.last.error and ask.last.error.code == -32601 then
+      T.skip("the server does not implement nexus/chat yet (MethodNotFound)")
+    end
+    T.eq(ask.last.transcript.state, "done", ask.last.transcript.problem)
+    local text = T.buffer_text(ask.last.bufnr)
+    T.contains(text, ("# Nexus: Explain shapes.py:%d-%d"):format(first, first + 1))
+    T.contains(text, "**Context used**")
+    T.ok(vim.api.nvim_buf_is_valid(bufnr))
+  end)
+
   T.test("ghost text from textDocument/inlineCompletion", function()
     need_server()
     local bufnr = open("shapes.py")
