@@ -21,6 +21,7 @@ import {
 import { type NexusSettings, serverEnv } from "./common/config";
 import { describeError } from "./common/errors";
 import { Methods, type StatusResult } from "./common/protocol";
+import type { Progress } from "./common/status";
 import { describeCommand, resolveServerCommand, ServerNotFoundError, whichOnPath } from "./common/serverCommand";
 import { sleepUnlessCancelled } from "./common/timing";
 import { getLog, showError } from "./logging";
@@ -42,6 +43,7 @@ export class ServerController implements vscode.Disposable {
   private settings: NexusSettings;
   private readonly disposables: vscode.Disposable[] = [];
   private starting: Promise<void> | undefined;
+  private readonly progress = new Map<string | number, Progress>();
   /** Called with the result of the server's `nexus.explain` command (a chat-shaped answer). */
   onExplainResult: ExplainHandler | undefined;
 
@@ -102,17 +104,19 @@ export class ServerController implements vscode.Disposable {
           return next(document, position, context, token);
         },
         handleWorkDoneProgress: (token, params, next) => {
+          // Several folders may index at once: the status bar shows the latest still running.
           if (params.kind === "begin") {
-            this.statusBar.update({ progress: { title: params.title, message: params.message, percentage: params.percentage } });
+            this.progress.set(token, { title: params.title, message: params.message, percentage: params.percentage });
           } else if (params.kind === "report") {
-            const before = this.statusBar.current.progress;
-            this.statusBar.update({
-              progress: { title: before?.title ?? "Nexus", message: params.message ?? before?.message, percentage: params.percentage },
+            const before = this.progress.get(token);
+            this.progress.set(token, {
+              title: before?.title ?? "Nexus", message: params.message ?? before?.message, percentage: params.percentage,
             });
           } else {
-            this.statusBar.update({ progress: undefined });
+            this.progress.delete(token);
             void this.refreshStatus();
           }
+          this.statusBar.update({ progress: [...this.progress.values()].pop() });
           next(token, params);
         },
         executeCommand: async (command, args, next) => {
@@ -155,6 +159,7 @@ export class ServerController implements vscode.Disposable {
         getLog().warn(describeError("Stopping the server", error));
       }
     }
+    this.progress.clear();
     this.statusBar.update({ state: "stopped", progress: undefined });
   }
 
