@@ -37,7 +37,12 @@ local function native()
   return vim.lsp.inline_completion ~= nil and vim.lsp.inline_completion.enable ~= nil
 end
 
-vim.api.nvim_set_hl(0, "NexusGhostText", { link = "Comment", default = true })
+local function highlight()
+  vim.api.nvim_set_hl(0, "NexusGhostText", { link = "Comment", default = true })
+end
+highlight()
+-- :colorscheme clears highlight groups; a theme that defines NexusGhostText wins (default = true).
+vim.api.nvim_create_autocmd("ColorScheme", { group = vim.api.nvim_create_augroup("nexus.highlight", {}), callback = highlight })
 
 --- Snippet text as it will read once expanded: `${1:name}` -> `name`, `$1` and `$0` -> ``.
 ---@param snippet string
