@@ -104,6 +104,7 @@ E2E_CASES = (
     "completion in TypeScript offers makeSquare",
     "definition in TypeScript jumps to geometry.ts",
     ":NexusSearch fills the quickfix list",
+    ":NexusIndex updates the index and says so",
     ":NexusRun prints the kernel's output for the # %% cell",
     ":NexusAsk streams the answer with its context receipt",
     ":NexusExplain explains the lines with a receipt",

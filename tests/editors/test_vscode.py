@@ -26,6 +26,7 @@ PROTOCOL_TESTS = (
     "definition in TypeScript goes from main.ts to geometry.ts",
     "nexus/search finds a symbol by name",
     "nexus/status reports the workspace folder",
+    "nexus/reindex answers with the folders it indexed or started",
     "inline completion returns the model's text as ghost text",
     "nexus/chat streams deltas, then the answer with its context receipt",
     "cancelling nexus/chat ends the request with RequestCancelled",

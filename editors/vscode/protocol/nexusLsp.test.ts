@@ -31,7 +31,7 @@ import {
 } from "vscode-languageserver-protocol/node";
 
 import { isCancellation, isMethodNotFound } from "../src/common/errors";
-import { type ChatDelta, type ChatResult, Methods, type RunPartial, type RunResult, type SearchHit, type StatusResult } from "../src/common/protocol";
+import { type ChatDelta, type ChatResult, Methods, type ReindexResult, type RunPartial, type RunResult, type SearchHit, type StatusResult } from "../src/common/protocol";
 import { ServerSession, within } from "./session";
 
 const command: string[] = process.env.NEXUS_SERVER_COMMAND
@@ -196,6 +196,16 @@ describe("nexus lsp driven by vscode-languageserver-protocol", () => {
     if (!status) return;
     assert.equal(status.folders.length, 1);
     assert.ok(status.version ?? status.server?.version, "no version in nexus/status");
+  });
+
+  it("nexus/reindex answers with the folders it indexed or started", async (t) => {
+    const s = server(t);
+    if (!s) return;
+    const result = await nexusRequest<ReindexResult>(t, s, Methods.reindex, {});
+    if (!result) return;
+    // The contract's finished summaries, or background runs started (progress follows).
+    if (result.folders) assert.equal(result.folders.length, 1, JSON.stringify(result));
+    else assert.deepEqual(result.started, [s.uri("").replace(/\/$/, "")], JSON.stringify(result));
   });
 
   it("inline completion returns the model's text as ghost text", async (t) => {

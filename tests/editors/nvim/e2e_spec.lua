@@ -135,6 +135,25 @@ return function(T)
     vim.cmd("cclose")
   end)
 
+  T.test(":NexusIndex updates the index and says so", function()
+    need_server()
+    open("app.py")
+    local messages = {}
+    local notify = vim.notify
+    vim.notify = function(msg, ...)
+      table.insert(messages, msg)
+      return notify(msg, ...)
+    end
+    vim.cmd("NexusIndex")
+    local ok, err = pcall(T.wait, 60000, function()
+      return vim.iter(messages):find(function(m) return m:find("^nexus: index") end)
+    end, "the :NexusIndex message")
+    vim.notify = notify
+    T.ok(ok, err)
+    local message = vim.iter(messages):find(function(m) return m:find("^nexus: index") end)
+    T.ok(message:find("indexing 1 folder") or message:find("indexed %d+ file"), message)
+  end)
+
   T.test(":NexusRun prints the kernel's output for the # %% cell", function()
     need_server()
     open("app.py")
