@@ -92,6 +92,9 @@ def protocol_results(built_tests: Path, module_workspace: Path, fake_model: Any,
         ["node", "--test", "--test-reporter=spec", "--test-reporter-destination=stdout",
          "--test-reporter=./protocol/jsonReporter.mjs", f"--test-reporter-destination={report}", "out/protocol/"],
         cwd=VSCODE_DIR, capture_output=True, text=True, timeout=600, env=env)
+    if not report.is_file():
+        pytest.fail(f"node wrote no report (exit {proc.returncode})\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}",
+                    pytrace=False)
     records = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines() if line.strip()]
     results = {r["name"]: r | {"log": proc.stdout[-4000:] + proc.stderr[-4000:]} for r in records}
     return results
