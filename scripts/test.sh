@@ -18,4 +18,8 @@ if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [
         || echo "bubblewrap could not be installed: kernels run with resource limits only" >&2
 fi
 
+# The VS Code extension's toolchain (TypeScript, esbuild, vsce, the LSP node client) from its lock file,
+# and the extension itself: editors/vscode/nexus.vsix (tests/editors checks it further).
+(cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npm run --silent package)
+
 .venv/bin/python -m pytest -q "$@"
