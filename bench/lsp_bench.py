@@ -126,11 +126,16 @@ def main() -> None:
     parser.add_argument("--positions", type=int, default=200)
     parser.add_argument("--stdlib", type=Path, default=Path(sysconfig.get_paths()["stdlib"]))
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--workspace", type=Path, help="reuse this copy (and its cache) instead of a fresh one")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
-    root = work / "stdlib"
-    # A copy, so the index (and jedi caches) start cold and nothing is written into the interpreter.
-    shutil.copytree(args.stdlib, root, ignore=shutil.ignore_patterns("site-packages", "__pycache__", "test", "tests"))
+    if args.workspace:
+        work = args.workspace
+        root = work / "stdlib"
+    else:
+        work = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
+        root = work / "stdlib"
+        # A copy, so the index (and jedi caches) start cold and nothing is written into the interpreter.
+        shutil.copytree(args.stdlib, root, ignore=shutil.ignore_patterns("site-packages", "__pycache__", "test", "tests"))
     env = {**os.environ, "NEXUS_CACHE_DIR": str(work / "cache")}
     completion, definition, names = positions(root, args.positions)
     print(f"{len(completion)} completion, {len(definition)} definition, {len(names)} symbol queries on {root}",
@@ -149,7 +154,8 @@ def main() -> None:
                          " / ".join(f"{value[p]:.1f}" for p in ("p50", "p95", "p99"))
                          + (f" ({value['empty']} empty)" if "empty" in value else ""))
         print(f"| {key} {'(ms p50 / p95 / p99)' if key != 'first answer (s)' else ''} | " + " | ".join(cells) + " |")
-    shutil.rmtree(work, ignore_errors=True)
+    if not args.workspace:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ elsewhere in the file, then workspace members.
 from __future__ import annotations
 
 import keyword
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import tree_sitter as ts
 
 from .scopes import FileScopes, family
 from .search.names import fuzzy_score
@@ -38,6 +41,7 @@ _KEYWORDS = {
           "struct", "switch", "template", "this", "true", "typedef", "typename", "unsigned", "using",
           "virtual", "void", "while"),
 }
+_DOTTED = re.compile(r"(?<=\.)[A-Za-z_$][\w$]*")
 _MEMBER_KINDS = frozenset({"method", "field", "property", "constructor", "enum_member"})
 
 
@@ -106,7 +110,7 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int) -> list
         node = tree.root_node.descendant_for_byte_range(max(start - 1, 0), max(start - 1, 0))
         if node is not None:
             for scope in scopes.scopes_around(node):
-                for binding_node in _bindings_in(scopes, scope):
+                for binding_node in _bindings_in(scopes, scope):  # type: ignore[arg-type]
                     if binding_node.end_byte == src.offset(line, col):
                         continue  # the word being typed
                     add(Candidate(src.node_text(binding_node), "variable",
@@ -122,33 +126,55 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int) -> list
     return out[:MAX_ITEMS]
 
 
-def _bindings_in(scopes: FileScopes, scope: object) -> list:  # type: ignore[type-arg]
+def _bindings_in(scopes: FileScopes, scope: ts.Node) -> list[ts.Node]:
+    """The identifiers that bind a name in ``scope`` (first binding of each name).
+
+    Only the identifiers inside the scope's own statements are looked at: a nested function or class
+    contributes its name, not its body, so a module's scope costs its top-level statements and not
+    every identifier of a large file.
+    """
     src = scopes.src
-    extraction = src.extraction
     tree = src.tree
-    if extraction is None or tree is None:
+    if tree is None:
         return []
+    root = tree.root_node
     out = []
     seen: set[str] = set()
-    refs = extraction.refs
-    mask = (1 << 31) - 1
-    names = extraction.ref_names
-    root = tree.root_node
-    start, end = scope.start_byte, scope.end_byte  # type: ignore[attr-defined]
-    for i in range(0, len(refs), 3):
-        if not start <= refs[i + 1] < end:
-            continue
-        name = names[refs[i] & mask]
-        if name in seen:
-            continue
-        node = root.named_descendant_for_byte_range(refs[i + 1], refs[i + 2])
-        if node is None:
-            continue
-        binding = scopes.binding(node)
-        if binding is not None and binding.scope == scope:
-            seen.add(name)
-            out.append(node)
+    for start, end in _own_ranges(scopes, scope):
+        for name, ref_start, ref_end in src.refs_between(start, end):
+            if name in seen:
+                continue
+            node = root.named_descendant_for_byte_range(ref_start, ref_end)
+            if node is None:
+                continue
+            binding = scopes.binding(node)
+            if binding is not None and binding.scope == scope:
+                seen.add(name)
+                out.append(node)
     return out
+
+
+def _own_ranges(scopes: FileScopes, scope: ts.Node) -> list[tuple[int, int]]:
+    """Byte ranges of ``scope``'s statements, with nested functions and classes cut down to their
+    header (where their name is)."""
+    body = scope.child_by_field_name("body")
+    container = body if body is not None and scope.parent is not None else scope
+    if container.parent is not None and scopes.family != "python":
+        return [(container.start_byte, container.end_byte)]
+    ranges = []
+    for child in container.named_children:
+        inner = child
+        if inner.type == "decorated_definition":
+            inner = inner.child_by_field_name("definition") or inner
+        if inner.type in scopes.scope_types and inner is not container:
+            inner_body = inner.child_by_field_name("body")
+            ranges.append((child.start_byte, inner_body.start_byte if inner_body is not None else inner.end_byte))
+        else:
+            ranges.append((child.start_byte, child.end_byte))
+    if container is not scope:  # a function's parameters, a comprehension's `for`: outside the body
+        ranges.append((scope.start_byte, container.start_byte))
+        ranges.append((container.end_byte, scope.end_byte))
+    return ranges
 
 
 def _receiver(src: SourceFile, start: int) -> str:
@@ -163,9 +189,7 @@ def _receiver(src: SourceFile, start: int) -> str:
 
 
 def _dotted_names(src: SourceFile) -> list[str]:
-    import re
-
-    return list(dict.fromkeys(re.findall(r"(?<=\.)[A-Za-z_$][\w$]*", src.text)))
+    return src.memo("dotted_names", lambda: list(dict.fromkeys(_DOTTED.findall(src.text))))
 
 
 def _languages(language: str | None) -> tuple[str, ...]:

@@ -1,9 +1,11 @@
 """Python semantics from jedi: completion, help, signatures, go to, references, rename.
 
-jedi is not thread-safe and some of its inferences take seconds (a parameter's type is searched for in
-every call site), so every call runs on one dedicated thread and returns a Future; callers wait as
-long as their latency budget allows and fall back to the index otherwise. A queued job that a newer
-one of the same key makes pointless (completion after another keystroke) is dropped before it runs.
+Some of jedi's inferences take seconds (a parameter's type is searched for in every call site), so
+every call runs in the jedi worker process (``jedi_process``/``jedi_worker``) and returns a Future;
+callers wait as long as their latency budget allows and fall back to the index otherwise. A queued
+job that a newer one of the same key makes pointless (completion after another keystroke) is dropped
+before it runs; a running one can be interrupted (:meth:`PythonSemantics.interrupt`). Several
+``PythonSemantics`` (one per workspace root) can share one worker process.
 
 The project's environment is the one configured (``[python] environment`` / ``NEXUS_PYTHON_ENVIRONMENT``),
 else a ``.venv``/``venv``/``env`` folder in the workspace, else ``$VIRTUAL_ENV``, else the interpreter
@@ -17,21 +19,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from queue import SimpleQueue
-from typing import Any, TypeVar
+from typing import Any
 
-from .errors import NexusError, UnavailableError
+from .errors import UnavailableError
+from .jedi_process import JediError, JediProcess, JobInterrupted
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-MAX_COMPLETIONS = 500
 _VENV_NAMES = (".venv", "venv", "env", ".env")
 
 
@@ -44,8 +42,7 @@ class PythonSettings:
 class PyCompletion:
     name: str
     kind: str  # jedi's type: module, class, instance, function, param, path, keyword, property, statement
-    detail: str
-    key: int  # pass to ``resolve`` for the documentation
+    key: int  # pass to ``resolve`` for the signature and documentation
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,207 +86,81 @@ def find_environment(root: Path, configured: str = "") -> Path | None:
     return None
 
 
-class _Job:
-    __slots__ = ("fn", "future", "key")
-
-    def __init__(self, fn: Callable[[], Any], future: Future[Any], key: object) -> None:
-        self.fn, self.future, self.key = fn, future, key
-
-
 class PythonSemantics:
-    """jedi for one workspace root. Every public method returns a Future resolved on the jedi thread."""
+    """jedi for one workspace root. Every public method returns a Future resolved off the caller's
+    thread; ``process`` is the worker to share (one is started and owned otherwise)."""
 
-    def __init__(self, root: Path, environment: str = "") -> None:
-        import jedi
-
+    def __init__(self, root: Path, environment: str = "", process: JediProcess | None = None) -> None:
         self.root = root
         exe = find_environment(root, environment)
-        if exe is None:
-            self.environment = jedi.api.environment.InterpreterEnvironment()
-        else:
-            try:
-                self.environment = jedi.create_environment(str(exe), safe=False)
-            except jedi.InvalidPythonEnvironment as exc:
-                raise UnavailableError(f"{exe}: not a usable python environment ({exc})") from exc
         self.environment_path = str(exe) if exe else sys.executable
-        self.project = jedi.Project(root, environment_path=str(exe) if exe else None)
-        self._queue: SimpleQueue[_Job | None] = SimpleQueue()
-        self._latest: dict[object, _Job] = {}
-        self._lock = threading.Lock()
-        self._completions: OrderedDict[int, Any] = OrderedDict()
-        self._next_key = 0
-        self._thread = threading.Thread(target=self._run, name="jedi", daemon=True)
-        self._thread.start()
+        self._project = (str(root), str(exe) if exe else None)
+        self._owned = process is None
+        self.process = process if process is not None else JediProcess()
 
     def close(self) -> None:
-        self._queue.put(None)
+        if self._owned:
+            self.process.close()
 
-    # -- the jedi thread -------------------------------------------------------------------------
+    def interrupt(self, future: Future[Any], reason: str = "cancelled") -> bool:
+        """Stop the work behind ``future`` (dropped if queued, interrupted if running)."""
+        return self.process.interrupt(future, reason)
 
-    def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            with self._lock:
-                if job.key is not None and self._latest.get(job.key) is job:
-                    del self._latest[job.key]
-            if not job.future.set_running_or_notify_cancel():
-                continue
-            try:
-                job.future.set_result(job.fn())
-            except BaseException as exc:  # noqa: BLE001 - delivered to the caller through the future
-                job.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+    def abandon(self, future: Future[Any]) -> None:
+        """The caller answered without ``future``; a newer request may interrupt it."""
+        self.process.abandon(future)
 
-    def submit(self, fn: Callable[[], T], key: object = None) -> Future[T]:
-        """Run ``fn`` on the jedi thread; a queued job with the same ``key`` is cancelled."""
-        future: Future[T] = Future()
-        job = _Job(fn, future, key)
-        with self._lock:
-            if key is not None:
-                older = self._latest.get(key)
-                if older is not None:
-                    older.future.cancel()
-                self._latest[key] = job
-        self._queue.put(job)
-        return future
-
-    def _script(self, path: str, text: str) -> Any:
-        import jedi
-
-        return jedi.Script(text, path=path, project=self.project, environment=self.environment)
+    def _doc(self, op: str, path: str, text: str, *args: Any, key: object = None,
+             convert: Callable[[Any], Any] | None = None, background: bool = False) -> Future[Any]:
+        return self.process.submit(op, self._project, path, text, self.process.generation, *args, key=key,
+                                   convert=convert, background=background)
 
     # -- features --------------------------------------------------------------------------------
 
     def warm_up(self) -> Future[None]:
         """Load builtins and common stubs now, so the first real request does not pay for them."""
-        def run() -> None:
-            script = self._script(str(self.root / "__nexus_warmup__.py"), "import os\nos.path.join('')\nstr().")
-            script.complete(3, 6)
-            script.get_signatures(2, 13)
-        return self.submit(run, key="warm-up")
+        return self.process.submit("warm_up", self._project, str(self.root / "__nexus_warmup__.py"),
+                                   key=("warm-up", self._project), background=True)
 
     def parse(self, path: str, text: str) -> Future[None]:
-        """Parse a just-opened or edited buffer ahead of the first request (jedi caches the tree)."""
-        return self.submit(lambda: (self._script(path, text), None)[1], key=("parse", path))
+        """Parse a just-opened or edited buffer ahead of the first request (the worker keeps the Script)."""
+        return self._doc("parse", path, text, key=("parse", path), background=True)
 
     def complete(self, path: str, text: str, line: int, col: int) -> Future[list[PyCompletion]]:
-        def run() -> list[PyCompletion]:
-            row, column = _jedi_position(text, line, col)
-            found = self._script(path, text).complete(row, column)[:MAX_COMPLETIONS]
-            out = []
-            with self._lock:
-                for item in found:
-                    self._next_key += 1
-                    self._completions[self._next_key] = item
-                    out.append(PyCompletion(item.name, item.type, _safe(lambda i=item: i.description), self._next_key))
-                while len(self._completions) > 4 * MAX_COMPLETIONS:
-                    self._completions.popitem(last=False)
-            return out
-        return self.submit(run, key=("complete", path))
+        return self._doc("complete", path, text, line, col, key=("complete", path),
+                         convert=lambda raw: [PyCompletion(*item) for item in raw])
 
     def resolve(self, key: int) -> Future[tuple[str, str]]:
         """(signature lines, docstring) of a completion returned earlier; empty when it expired."""
-        def run() -> tuple[str, str]:
-            item = self._completions.get(key)
-            if item is None:
-                return "", ""
-            signatures = "\n".join(s.to_string() for s in _safe(item.get_signatures, []))
-            return signatures, _safe(lambda: item.docstring(raw=True), "")
-        return self.submit(run)
+        return self.process.submit("resolve", key, convert=lambda raw: (raw[0], raw[1]))
 
     def help(self, path: str, text: str, line: int, col: int) -> Future[tuple[str, str, str] | None]:
         """(kind, signature or description, docstring) of the name at the position, or None."""
-        def run() -> tuple[str, str, str] | None:
-            row, column = _jedi_position(text, line, col)
-            names = self._script(path, text).help(row, column)
-            for name in names:
-                if name.type == "keyword" and not name.docstring():
-                    continue
-                signatures = [s.to_string() for s in _safe(name.get_signatures, [])]
-                head = "\n".join(signatures) or name.description
-                return name.type, head, _safe(lambda n=name: n.docstring(raw=True), "")
-            return None
-        return self.submit(run, key=("help", path))
+        return self._doc("help", path, text, line, col, key=("help", path),
+                         convert=lambda raw: tuple(raw) if raw is not None else None)
 
     def signatures(self, path: str, text: str, line: int, col: int) -> Future[list[PySignature]]:
-        def run() -> list[PySignature]:
-            row, column = _jedi_position(text, line, col)
-            out = []
-            for sig in self._script(path, text).get_signatures(row, column):
-                params = tuple(p.to_string() for p in sig.params)
-                out.append(PySignature(sig.to_string(), _safe(lambda s=sig: s.docstring(raw=True), ""), params,
-                                       sig.index))
-            return out
-        return self.submit(run, key=("signatures", path))
+        return self._doc("signatures", path, text, line, col, key=("signatures", path),
+                         convert=lambda raw: [PySignature(*item) for item in raw])
 
     def goto(self, path: str, text: str, line: int, col: int, mode: str) -> Future[list[PyName]]:
         """``mode``: "definition" (follows imports), "declaration" (stops at them), "type" (inferred type)."""
-        def run() -> list[PyName]:
-            row, column = _jedi_position(text, line, col)
-            script = self._script(path, text)
-            if mode == "type":
-                names = script.infer(row, column)
-            else:
-                names = script.goto(row, column, follow_imports=mode == "definition",
-                                    follow_builtin_imports=mode == "definition")
-            return [n for n in (_name(name) for name in names) if n is not None]
-        return self.submit(run, key=("goto", path))
+        return self._doc("goto", path, text, line, col, mode, key=("goto", path), convert=_names)
 
     def references(self, path: str, text: str, line: int, col: int, file_only: bool = False) -> Future[list[PyName]]:
-        def run() -> list[PyName]:
-            row, column = _jedi_position(text, line, col)
-            script = self._script(path, text)
-            names = script.get_references(row, column, scope="file" if file_only else "project")
-            return [n for n in (_name(name) for name in names) if n is not None]
-        return self.submit(run, key=("references", path, file_only))
+        return self._doc("references", path, text, line, col, file_only, key=("references", path, file_only),
+                         convert=_names)
 
     def renameable(self, path: str, text: str, line: int, col: int) -> Future[PyName | None]:
         """The name at the position if it can be renamed (defined in this project), else None."""
-        def run() -> PyName | None:
-            row, column = _jedi_position(text, line, col)
-            script = self._script(path, text)
-            names = script.goto(row, column)
-            if not names or any(n.in_builtin_module() or n.type == "keyword" for n in names):
-                return None
-            for n in names:
-                module = n.module_path
-                if module is None or not Path(module).is_relative_to(self.root):
-                    return None
-            here = [n for n in script.get_references(row, column, scope="file")
-                    if (n.line, n.column) <= (row, column) <= (n.line, n.column + len(n.name))]
-            return _name(here[0]) if here else None
-        return self.submit(run)
+        return self._doc("renameable", path, text, line, col,
+                         convert=lambda raw: PyName(*raw) if raw is not None else None)
 
 
-class PythonSemanticsError(NexusError):
-    pass
+PythonSemanticsError = JediError
+__all__ = ["JediError", "JobInterrupted", "PyCompletion", "PyName", "PySignature", "PythonSemantics",
+           "PythonSemanticsError", "PythonSettings", "find_environment"]
 
 
-def _jedi_position(text: str, line: int, col: int) -> tuple[int, int]:
-    """jedi counts rows from 1 and columns in code points; the engine in rows from 0 and bytes."""
-    lines = text.split("\n")
-    if not 0 <= line < len(lines):
-        raise PythonSemanticsError(f"line {line + 1} is past the end of the document ({len(lines)} lines)")
-    encoded = lines[line].encode("utf-8", "surrogatepass")
-    return line + 1, len(encoded[:max(col, 0)].decode("utf-8", "ignore"))
-
-
-def _name(name: Any) -> PyName | None:
-    if name.line is None or name.column is None:
-        return PyName(str(name.module_path) if name.module_path else None, 0, 0, 0, name.name, name.type,
-                      _safe(lambda: name.description, ""), "")
-    line_text = _safe(lambda: name.get_line_code(), "").rstrip("\r\n")
-    start = len(line_text[:name.column].encode("utf-8"))
-    end = len(line_text[:name.column + len(name.name)].encode("utf-8"))
-    return PyName(str(name.module_path) if name.module_path else None, name.line - 1, start, end, name.name,
-                  name.type, _safe(lambda: name.description, ""), line_text)
-
-
-def _safe(fn: Callable[[], T], default: Any = "") -> T:
-    """jedi raises on odd code in places that only decorate an answer: keep the answer."""
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - logged; the item is shown without this detail
-        log.debug("jedi detail failed: %r", exc)
-        return default  # type: ignore[no-any-return]
+def _names(raw: list[tuple[Any, ...]]) -> list[PyName]:
+    return [PyName(*item) for item in raw]

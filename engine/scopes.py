@@ -124,23 +124,15 @@ class FileScopes:
 
     def occurrences(self, name: str) -> list[ts.Node]:
         """Every identifier spelled ``name`` in the file, in file order."""
-        extraction = self.src.extraction
         tree = self.src.tree
-        if extraction is None or tree is None:
+        if tree is None:
             return []
-        try:
-            wanted = extraction.ref_names.index(name)
-        except ValueError:
-            return []
-        refs = extraction.refs
-        mask = (1 << 31) - 1
         root = tree.root_node
         out = []
-        for i in range(0, len(refs), 3):
-            if refs[i] & mask == wanted:
-                node = root.named_descendant_for_byte_range(refs[i + 1], refs[i + 2])
-                if node is not None:
-                    out.append(node)
+        for start, end in self.src.refs_named(name):
+            node = root.named_descendant_for_byte_range(start, end)
+            if node is not None:
+                out.append(node)
         return out
 
     def binding(self, node: ts.Node) -> Binding | None:

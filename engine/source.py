@@ -9,8 +9,11 @@ convert to their protocol's units.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from functools import cached_property
+from typing import Any, TypeVar
 
 import tree_sitter as ts
 
@@ -21,6 +24,8 @@ from .parsing.chunks import line_starts_of
 
 # Above this size a buffer is not parsed: every tree-based feature answers empty rather than stall.
 MAX_PARSE_BYTES = 8_000_000
+T = TypeVar("T")
+_NAME_MASK = (1 << 31) - 1  # the reference's name index, without the call bit
 
 
 class SourceFile:
@@ -32,6 +37,16 @@ class SourceFile:
         self.text = text
         self.version = version
         self._lock = threading.Lock()
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """A value derived from this version of the text, built once and kept with it (requests at one
+        version share it). Two threads may both build it; either result is the same."""
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
 
     @cached_property
     def data(self) -> bytes:
@@ -75,7 +90,30 @@ class SourceFile:
         extraction = self.extraction
         if extraction is None:
             return []
-        return [to_symbol(raw) for raw in extraction.symbols]
+        return self.memo("symbols", lambda: [to_symbol(raw) for raw in extraction.symbols])
+
+    # -- identifier occurrences (the extraction's references), indexed once per version ---------
+
+    def refs_named(self, name: str) -> list[tuple[int, int]]:
+        """Byte ranges of every identifier spelled ``name``, in file order."""
+        extraction = self.extraction
+        if extraction is None:
+            return []
+        by_name = self.memo("refs_by_name", lambda: _refs_by_name(extraction.ref_names, extraction.refs))
+        return by_name.get(name, [])
+
+    def refs_between(self, start: int, end: int) -> list[tuple[str, int, int]]:
+        """(name, start, end) of the identifiers starting in the byte range [start, end), in file order."""
+        extraction = self.extraction
+        if extraction is None:
+            return []
+        refs, names = extraction.refs, extraction.ref_names
+        starts, order = self.memo("ref_starts", lambda: _ref_order(refs))
+        out = []
+        for k in range(bisect_left(starts, start), bisect_left(starts, end)):
+            i = 3 * (order[k] if order is not None else k)
+            out.append((names[refs[i] & _NAME_MASK], refs[i + 1], refs[i + 2]))
+        return out
 
     # -- positions -------------------------------------------------------------------------------
 
@@ -138,6 +176,27 @@ def _is_word_byte(byte: int) -> bool:
     # ASCII letters, digits, '_', '$' (JavaScript) and any non-ASCII byte (identifiers like `größe`).
     return byte >= 0x80 or byte == 0x5F or byte == 0x24 or 0x30 <= byte <= 0x39 or 0x41 <= byte <= 0x5A \
         or 0x61 <= byte <= 0x7A
+
+
+def _refs_by_name(names: list[str], refs: array[int]) -> dict[str, list[tuple[int, int]]]:
+    out: dict[str, list[tuple[int, int]]] = {}
+    starts, ends = refs[1::3], refs[2::3]
+    for k, index in enumerate(refs[0::3]):
+        name = names[index & _NAME_MASK]
+        found = out.get(name)
+        if found is None:
+            found = out[name] = []
+        found.append((starts[k], ends[k]))
+    return out
+
+
+def _ref_order(refs: array[int]) -> tuple[array[int], list[int] | None]:
+    """Start offsets sorted, and the order of the triples that sorts them (None: already in order)."""
+    starts = refs[1::3]
+    if all(a <= b for a, b in zip(starts, starts[1:], strict=False)):
+        return starts, None
+    order = sorted(range(len(starts)), key=starts.__getitem__)
+    return array("I", (starts[k] for k in order)), order
 
 
 def to_symbol(raw: tuple) -> Symbol:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nexus.engine import IndexLockedError, NexusError, Progress, Workspace
+from nexus.engine.jedi_process import JediProcess
 from nexus.engine.python_semantics import PythonSemantics, PythonSettings
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,13 @@ class Folder:
     _thread: threading.Thread | None = field(default=None, repr=False)
     _again: bool = False
 
-    def python(self) -> PythonSemantics | None:
-        """jedi for this folder, started on first use; None (logged once) if it cannot start."""
+    def python(self, process: JediProcess | None = None) -> PythonSemantics | None:
+        """jedi for this folder (in ``process``, shared with the other folders), set up on first use;
+        None (logged once) if its environment is unusable."""
         if self._python is None and not self._python_error:
             try:
                 settings = self.ws.settings.section("python", PythonSettings) if self.ws else PythonSettings()
-                self._python = PythonSemantics(self.root, settings.environment)
+                self._python = PythonSemantics(self.root, settings.environment, process)
                 self._python.warm_up()
             except NexusError as exc:
                 self._python_error = str(exc)

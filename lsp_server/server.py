@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from nexus.engine.errors import NexusError
-from nexus.engine.python_semantics import PythonSemantics
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
+
+from nexus.engine.errors import NexusError
+from nexus.engine.jedi_process import JediProcess
+from nexus.engine.python_semantics import PythonSemantics
 
 from .convert import encoding_for, lsp_encoding
 from .documents import Document, DocumentError, Documents
@@ -99,6 +101,23 @@ class NexusServer(LanguageServer):
         self.hooks: dict[str, list[Callable[..., Any]]] = {}
         self._progress_tokens: dict[str, str] = {}
         self._loose_python: dict[Path, PythonSemantics] = {}
+        self._jedi: JediProcess | None = None
+
+    @property
+    def jedi(self) -> JediProcess:
+        """The jedi worker process every folder shares (started on the first Python request)."""
+        if self._jedi is None:
+            self._jedi = JediProcess()
+        return self._jedi
+
+    def disk_changed(self) -> None:
+        """Files changed on disk (saved, created, deleted): jedi must read them again."""
+        if self._jedi is not None:
+            self._jedi.files_changed()
+
+    def close_jedi(self) -> None:
+        if self._jedi is not None:
+            self._jedi.close()
 
     # -- plumbing features share ---------------------------------------------------------------
 
@@ -122,16 +141,24 @@ class NexusServer(LanguageServer):
             future.cancel()
             raise
 
-    async def python(self, future: Future[T], budget: float) -> T | None:
-        """Wait up to ``budget`` seconds for a jedi job; None when it is late (it finishes on its own)."""
+    async def python(self, future: Future[T], budget: float,
+                     stop_on_cancel: Callable[[], bool] = lambda: True) -> T | None:
+        """Wait up to ``budget`` seconds for a jedi job; None when it is late or failed.
+
+        A late job is abandoned: it may finish (and fill a cache) unless a newer request needs the
+        worker. When the request is cancelled, the job is stopped (dropped if queued, interrupted if
+        running) unless ``stop_on_cancel`` says another request still waits for it.
+        """
         wrapped = asyncio.wrap_future(future)
         try:
             return await asyncio.wait_for(asyncio.shield(wrapped), budget)
         except TimeoutError:
             log.debug("jedi over its %.0f ms budget: answering from the index", budget * 1000)
+            self.jedi.abandon(future)
             return None
         except asyncio.CancelledError:
-            future.cancel()
+            if stop_on_cancel():
+                self.jedi.interrupt(future, "request cancelled")
             raise
         except NexusError as exc:
             log.info("jedi: %s", exc)
@@ -161,14 +188,14 @@ class NexusServer(LanguageServer):
         """jedi for a Python document: its folder's, or one for its own folder when outside them all."""
         folder = self.folder_of(doc)
         if folder is not None:
-            return folder.python()
+            return folder.python(self.jedi)
         if doc.path is None:
             return None
         root = doc.path.parent
         found = self._loose_python.get(root)
         if found is None:
             try:
-                found = self._loose_python[root] = PythonSemantics(root)
+                found = self._loose_python[root] = PythonSemantics(root, process=self.jedi)
             except NexusError as exc:
                 log.error("python semantics unavailable for %s: %s", root, exc)
                 return None

@@ -1,44 +1,68 @@
 """textDocument/definition, declaration and typeDefinition.
 
 Python: jedi (definition follows imports, declaration stops at them, type definition infers), within
-a budget, with the scope- and import-aware index search as the fallback. Other languages: the index
-search (``engine.navigation``).
+a budget, with the scope- and import-aware index search as the fallback. The index search starts at
+the same time as jedi, so a late jedi costs the budget and nothing more. jedi's answer, even when it
+comes after the budget, is kept for the same document text and position: asking again gets it.
+Other languages: the index search (``engine.navigation``).
 """
 
 from __future__ import annotations
 
-from lsprotocol import types
-from nexus.engine.navigation import Navigator
+import asyncio
+from collections import OrderedDict
+from concurrent.futures import Future
 
+from lsprotocol import types
+
+from nexus.engine.navigation import Navigator
+from nexus.engine.python_semantics import PyName
+
+from ..documents import Document
+from ..folders import Folder
 from ..locate import Locator, py_location
 from ..server import NexusServer
 
-BUDGET = 0.08
+BUDGET = 0.05
+TYPE_BUDGET = 1.0  # no index fallback for a type: jedi gets longer
+REMEMBERED = 32
 
 
 def register(server: NexusServer) -> None:
+    jobs: OrderedDict[tuple[object, ...], Future[list[PyName]]] = OrderedDict()
+
     async def locate(ls: NexusServer, params: types.TextDocumentPositionParams, mode: str) -> list[types.Location]:
         doc = ls.document(params.text_document.uri)
         if not doc.lines.in_range(params.position):
             return []
         row, col = doc.lines.row_col(params.position)
+        folder = ls.folder_of(doc)
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
-                names = await ls.python(semantics.goto(str(doc.path), doc.text, row, col, mode), ls.budget("definition", BUDGET))
+                key = (doc.uri, len(doc.text), hash(doc.text), row, col, mode)
+                job = jobs.get(key)
+                if job is None or job.cancelled() or (job.done() and job.exception() is not None):
+                    job = jobs[key] = semantics.goto(str(doc.path), doc.text, row, col, mode)
+                    while len(jobs) > REMEMBERED:
+                        jobs.popitem(last=False)
+                index = None if mode == "type" else asyncio.ensure_future(ls.offload(_search, ls, folder, doc, row, col))
+                try:
+                    names = await ls.python(job, ls.budget("typeDefinition", TYPE_BUDGET) if mode == "type"
+                                            else ls.budget("definition", BUDGET))
+                except asyncio.CancelledError:
+                    if index is not None:
+                        index.cancel()
+                    raise
                 found = [loc for loc in (py_location(ls, doc, n) for n in names or ()) if loc is not None]
-                if found or mode == "type":
+                if found or index is None:
+                    if index is not None:
+                        index.cancel()
                     return found
+                return await index
         if mode == "type":
             return []
-        folder = ls.folder_of(doc)
-
-        def search() -> list[types.Location]:
-            navigator = Navigator(folder.ws if folder else None, doc.source, ls.sources(folder))
-            locator = Locator(ls, folder, doc)
-            return [locator.location(t.path, t.span) for t in navigator.definitions(row, col)]
-
-        return await ls.offload(search)
+        return await ls.offload(_search, ls, folder, doc, row, col)
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     async def definition(ls: NexusServer, params: types.DefinitionParams) -> list[types.Location]:
@@ -51,3 +75,9 @@ def register(server: NexusServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_TYPE_DEFINITION)
     async def type_definition(ls: NexusServer, params: types.TypeDefinitionParams) -> list[types.Location]:
         return await locate(ls, params, "type")
+
+
+def _search(ls: NexusServer, folder: Folder | None, doc: Document, row: int, col: int) -> list[types.Location]:
+    navigator = Navigator(folder.ws if folder else None, doc.source, ls.sources(folder))
+    locator = Locator(ls, folder, doc)
+    return [locator.location(t.path, t.span) for t in navigator.definitions(row, col)]

@@ -47,6 +47,7 @@ def register(server: NexusServer) -> None:
     def shutdown(ls: NexusServer, params: None) -> None:
         ls.emit("shutdown")
         ls.folders.close()
+        ls.close_jedi()
         ls.pool.shutdown(wait=False, cancel_futures=True)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)

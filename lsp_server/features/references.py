@@ -4,6 +4,7 @@ search otherwise or when jedi is late."""
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.navigation import Navigator
 
 from ..locate import Locator, py_location
@@ -39,5 +40,5 @@ def register(server: NexusServer) -> None:
 
 
 def _sorted(locations: list[types.Location]) -> list[types.Location]:
-    unique = {(l.uri, l.range.start.line, l.range.start.character): l for l in locations}
+    unique = {(loc.uri, loc.range.start.line, loc.range.start.character): loc for loc in locations}
     return [unique[k] for k in sorted(unique)]

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from lsprotocol import types
+
 from nexus.engine.errors import NexusError
 from nexus.engine.languages import language_for
 from nexus.engine.worker import content_hash
@@ -83,6 +84,7 @@ def register(server: NexusServer) -> None:
         if params.text is not None and params.text != doc.text:
             doc.apply(types.TextDocumentContentChangeWholeDocument(text=params.text))
         schedule_index(ls, doc, from_disk=True)
+        ls.disk_changed()
         ls.emit("saved", doc)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

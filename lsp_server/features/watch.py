@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from lsprotocol import types
+
 from nexus.engine.errors import NexusError
 from nexus.engine.languages import LANGUAGE_BY_SUFFIX, language_for
 
@@ -46,6 +47,7 @@ def register(server: NexusServer) -> None:
             path = path_of(change.uri)
             if path is not None:
                 await ls.offload(apply, ls, path, change.type == types.FileChangeType.Deleted)
+        ls.disk_changed()
         ls.emit("files-changed")
 
     def on_initialized() -> None:
@@ -81,6 +83,7 @@ def _watch(ls: NexusServer, roots: list[Path], apply, stop: threading.Event) -> 
         for changes in watch(*roots, stop_event=stop, debounce=300, raise_interrupt=False):
             for kind, name in changes:
                 apply(ls, Path(name), kind == Change.deleted)
+            ls.disk_changed()
             ls.emit("files-changed")
     except Exception:
         log.exception("file watcher stopped")

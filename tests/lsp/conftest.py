@@ -16,7 +16,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 FIXTURES = Path(__file__).parent / "fixtures" / "project"
-JEDI_FEATURES = ("completion", "hover", "signatureHelp", "definition", "references", "highlight", "rename")
+JEDI_FEATURES = ("completion", "resolve", "hover", "signatureHelp", "definition", "typeDefinition", "references",
+                 "highlight", "rename")
 SERVER = [sys.executable, "-m", "nexus.cli", "lsp"]
 
 

@@ -1,0 +1,295 @@
+"""The jedi worker process: runs every jedi call of one language server, one at a time.
+
+Why a process and not a thread: jedi is pure Python and some of its inferences take seconds (a
+parameter's type is searched for in every file that calls the function). In a thread it holds the GIL
+against the server's event loop and its index fallback, so the fallback meant to answer quickly
+answered slowly; here it has its own interpreter (and core). A process can also be interrupted: the
+parent writes a job id to the control pipe and sends SIGUSR1; the handler raises :class:`Interrupted`
+in the middle of jedi's work when that job is the one running.
+
+This file runs as a script (``python -P jedi_worker.py JOB_FD REPLY_FD CONTROL_FD``), not as part of
+the ``nexus`` package: the worker imports only the standard library and jedi, so it starts fast. The
+messages are pickled tuples of builtin types: ``(job_id, op, args)`` in, ``(job_id, status, value)``
+out, with status "ok", "error" (value: a message) or "interrupted".
+
+Positions in and out are the engine's: 0-based rows and UTF-8 byte columns.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import sys
+from collections import OrderedDict
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+log = logging.getLogger("nexus.engine.jedi_worker")
+
+MAX_COMPLETIONS = 5000
+MAX_SCRIPTS = 6  # warm jedi Scripts kept (per document text), reused by requests at the same version
+
+
+class Interrupted(BaseException):
+    """Raised inside jedi by the SIGUSR1 handler. A BaseException, so jedi's own ``except Exception``
+    clauses do not swallow it."""
+
+
+class Worker:
+    def __init__(self, control_fd: int) -> None:
+        import jedi
+
+        self.jedi = jedi
+        self.control_fd = control_fd
+        self.current = 0  # id of the job running, 0 between jobs
+        self.projects: dict[tuple[str, str | None], tuple[Any, Any]] = {}
+        self.scripts: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.generation = 0
+        self.completions: OrderedDict[int, Any] = OrderedDict()
+        self.next_key = 0
+
+    # -- interruption ----------------------------------------------------------------------------
+
+    def on_signal(self, _signum: int, _frame: object) -> None:
+        wanted = set()
+        try:
+            while True:
+                chunk = os.read(self.control_fd, 4096)
+                if not chunk:
+                    break
+                wanted.update(int.from_bytes(chunk[i:i + 8], "little") for i in range(0, len(chunk) - 7, 8))
+                if len(chunk) < 4096:
+                    break
+        except BlockingIOError:
+            pass
+        if self.current and self.current in wanted:
+            self.current = 0  # disarm: a second signal must not raise while the first unwinds
+            raise Interrupted
+
+    def after_interrupt(self) -> None:
+        """An interrupted jedi may have left a half-updated tree behind: drop what could hold one."""
+        self.scripts.clear()
+        try:
+            import parso.cache
+
+            parso.cache.parser_cache.clear()
+        except (ImportError, AttributeError):
+            pass
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def serve(self, jobs: Connection, replies: Connection) -> None:
+        while True:
+            try:
+                message = jobs.recv_bytes()
+            except EOFError:
+                return
+            job_id, op, args = pickle.loads(message)
+            handler: Callable[..., Any] | None = getattr(self, f"op_{op}", None)
+            try:
+                if handler is None:
+                    raise ValueError(f"unknown jedi worker operation {op!r}")
+                self.current = job_id
+                value = handler(*args)
+                self.current = 0
+                reply: tuple[Any, ...] = (job_id, "ok", value)
+            except Interrupted:
+                self.current = 0
+                self.after_interrupt()
+                reply = (job_id, "interrupted", None)
+            except RecursionError:
+                self.current = 0
+                reply = (job_id, "error", "jedi hit the recursion limit on this code")
+            except Exception as exc:
+                self.current = 0
+                log.debug("jedi %s failed", op, exc_info=True)
+                reply = (job_id, "error", f"{type(exc).__name__}: {exc}")
+            try:
+                data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                data = pickle.dumps((job_id, "error", f"unpicklable result: {exc}"))
+            replies.send_bytes(data)
+
+    # -- jedi helpers ----------------------------------------------------------------------------
+
+    def project(self, key: tuple[str, str | None]) -> tuple[Any, Any]:
+        found = self.projects.get(key)
+        if found is None:
+            root, exe = key
+            jedi = self.jedi
+            if exe is None:
+                environment = jedi.api.environment.InterpreterEnvironment()
+            else:
+                environment = jedi.create_environment(exe, safe=False)
+            found = self.projects[key] = (jedi.Project(root, environment_path=exe), environment)
+        return found
+
+    def script(self, project: tuple[str, str | None], path: str, text: str, generation: int) -> Any:
+        """A jedi Script for this exact text; the same object for requests at the same version, so
+        their inference caches are shared. Files changed on disk (a newer generation) drop them all."""
+        if generation != self.generation:
+            self.generation = generation
+            self.scripts.clear()
+        key = (project, path, len(text), hash(text))
+        found = self.scripts.get(key)
+        if found is not None and found._code == text:
+            self.scripts.move_to_end(key)
+            return found
+        jedi_project, environment = self.project(project)
+        found = self.jedi.Script(text, path=path, project=jedi_project, environment=environment)
+        self.scripts[key] = found
+        while len(self.scripts) > MAX_SCRIPTS:
+            self.scripts.popitem(last=False)
+        return found
+
+    # -- operations (op_<name>): arguments are builtins, results are builtins --------------------
+
+    def op_ping(self) -> int:
+        return os.getpid()
+
+    def op_warm_up(self, project: tuple[str, str | None], path: str) -> None:
+        jedi_project, environment = self.project(project)
+        script = self.jedi.Script("import os\nos.path.join('')\nstr().", path=path, project=jedi_project,
+                                  environment=environment)
+        script.complete(3, 6)
+        script.get_signatures(2, 13)
+
+    def op_parse(self, project: tuple[str, str | None], path: str, text: str, generation: int) -> None:
+        self.script(project, path, text, generation)
+
+    def op_complete(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int,
+                    col: int) -> list[tuple[str, str, int]]:
+        row, column = jedi_position(text, line, col)
+        found = self.script(project, path, text, generation).complete(row, column)[:MAX_COMPLETIONS]
+        out = []
+        for item in found:
+            self.next_key += 1
+            self.completions[self.next_key] = item
+            out.append((item.name, safe(lambda i=item: i.type, "statement"), self.next_key))
+        while len(self.completions) > 4 * MAX_COMPLETIONS:
+            self.completions.popitem(last=False)
+        return out
+
+    def op_resolve(self, key: int) -> tuple[str, str, str]:
+        """(signature lines, docstring, description) of a completion returned earlier; empty when expired."""
+        item = self.completions.get(key)
+        if item is None:
+            return "", "", ""
+        signatures = "\n".join(s.to_string() for s in safe(item.get_signatures, []))
+        return signatures, safe(lambda: item.docstring(raw=True), ""), safe(lambda: item.description, "")
+
+    def op_help(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int,
+                col: int) -> tuple[str, str, str] | None:
+        row, column = jedi_position(text, line, col)
+        for name in self.script(project, path, text, generation).help(row, column):
+            if name.type == "keyword" and not name.docstring():
+                continue
+            signatures = [s.to_string() for s in safe(name.get_signatures, [])]
+            head = "\n".join(signatures) or name.description
+            return name.type, head, safe(lambda n=name: n.docstring(raw=True), "")
+        return None
+
+    def op_signatures(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int,
+                      col: int) -> list[tuple[str, str, tuple[str, ...], int | None]]:
+        row, column = jedi_position(text, line, col)
+        out = []
+        for sig in self.script(project, path, text, generation).get_signatures(row, column):
+            params = tuple(p.to_string() for p in sig.params)
+            out.append((sig.to_string(), safe(lambda s=sig: s.docstring(raw=True), ""), params, sig.index))
+        return out
+
+    def op_goto(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int, col: int,
+                mode: str) -> list[tuple[Any, ...]]:
+        row, column = jedi_position(text, line, col)
+        script = self.script(project, path, text, generation)
+        if mode == "type":
+            names = script.infer(row, column)
+        else:
+            names = script.goto(row, column, follow_imports=mode == "definition",
+                                follow_builtin_imports=mode == "definition")
+        return [name_tuple(n) for n in names]
+
+    def op_references(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int,
+                      col: int, file_only: bool) -> list[tuple[Any, ...]]:
+        row, column = jedi_position(text, line, col)
+        script = self.script(project, path, text, generation)
+        names = script.get_references(row, column, scope="file" if file_only else "project")
+        return [name_tuple(n) for n in names]
+
+    def op_renameable(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int,
+                      col: int) -> tuple[Any, ...] | None:
+        row, column = jedi_position(text, line, col)
+        script = self.script(project, path, text, generation)
+        names = script.goto(row, column)
+        if not names or any(n.in_builtin_module() or n.type == "keyword" for n in names):
+            return None
+        root = os.path.realpath(project[0])
+        for n in names:
+            module = n.module_path
+            if module is None or not os.path.realpath(module).startswith(root + os.sep):
+                return None
+        here = [n for n in script.get_references(row, column, scope="file")
+                if (n.line, n.column) <= (row, column) <= (n.line, n.column + len(n.name))]
+        return name_tuple(here[0]) if here else None
+
+    def op_sleep(self, seconds: float) -> float:
+        """Busy work for tests of interruption: returns only if nobody interrupts it."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            sum(range(1000))
+        return seconds
+
+
+def jedi_position(text: str, line: int, col: int) -> tuple[int, int]:
+    """jedi counts rows from 1 and columns in code points; the engine in rows from 0 and bytes."""
+    start = 0
+    for _ in range(line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            raise ValueError(f"line {line + 1} is past the end of the document")
+    end = text.find("\n", start)
+    encoded = text[start:end if end >= 0 else len(text)].encode("utf-8", "surrogatepass")
+    return line + 1, len(encoded[:max(col, 0)].decode("utf-8", "ignore"))
+
+
+def name_tuple(name: Any) -> tuple[Any, ...]:
+    """(path, row, byte col, byte end col, name, type, description, line text) of a jedi Name."""
+    module = str(name.module_path) if name.module_path else None
+    if name.line is None or name.column is None:
+        return (module, 0, 0, 0, name.name, name.type, safe(lambda: name.description, ""), "")
+    line_text = safe(lambda: name.get_line_code(), "").rstrip("\r\n")
+    start = len(line_text[:name.column].encode("utf-8", "surrogatepass"))
+    end = len(line_text[:name.column + len(name.name)].encode("utf-8", "surrogatepass"))
+    return (module, name.line - 1, start, end, name.name, name.type, safe(lambda: name.description, ""), line_text)
+
+
+def safe(fn: Callable[[], Any], default: Any = "") -> Any:
+    """jedi raises on odd code in places that only decorate an answer: keep the answer."""
+    try:
+        return fn()
+    except Exception as exc:
+        log.debug("jedi detail failed: %r", exc)
+        return default
+
+
+def main(argv: list[str]) -> None:
+    job_fd, reply_fd, control_fd = (int(a) for a in argv[1:4])
+    # Anything printing to stdout (jedi's debug output, a plugin) goes to stderr instead.
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    logging.basicConfig(level=os.environ.get("NEXUS_JEDI_LOG", "WARNING"), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s jedi-worker: %(message)s")
+    os.set_blocking(control_fd, False)
+    worker = Worker(control_fd)
+    signal.signal(signal.SIGUSR1, worker.on_signal)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when this process ends
+    worker.serve(Connection(job_fd, writable=False), Connection(reply_fd, readable=False))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
