@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -105,16 +106,21 @@ class Navigator:
         if not paths:
             return []
         if statement is not None and statement.type in ("import_statement",) and self.scopes.family == "python":
-            # `import pkg.mod`: the module itself.
-            return [t for t in (self._file_target(p) for p in paths) if t is not None][:1]
+            return self._first_file(paths)  # `import pkg.mod`: the module itself
         if binding.node.parent is not None and binding.node.parent.type == "namespace_import":
-            return [t for t in (self._file_target(p) for p in paths) if t is not None][:1]
+            return self._first_file(paths)
         found = self._ranked(original, paths, prefer_members=False, only_paths=True)
         if found:
             return found
         # `from pkg import mod` where mod is a module, not a name in pkg.
-        sub = [t for t in (self._file_target(p) for p in self._expand(paths, original)) if t is not None]
-        return sub[:1]
+        return self._first_file(self._expand(paths, original))
+
+    def _first_file(self, patterns: list[str]) -> list[Target]:
+        for pattern in patterns:
+            target = self._file_target(pattern)
+            if target is not None:
+                return [target]
+        return []
 
     def _global(self, name: str) -> list[Target]:
         own = [s for s in self.src.symbols if s.name == name]
@@ -197,7 +203,7 @@ class Navigator:
             if self.ws.file_info(pattern) is not None:
                 return Target(pattern, zero, zero)
             return None
-        for path, _symbol in self.ws.definitions(posixpath.basename(pattern).split(".")[0]):
+        for path in sorted(indexed_paths(self.ws).get(posixpath.basename(pattern), ()), key=len):
             if _path_matches(path, pattern):
                 return Target(path, zero, zero)
         return None
@@ -305,6 +311,27 @@ class Navigator:
 
     def _symbol_target(self, path: str, symbol: Symbol) -> Target:
         return Target(path, symbol.name_span, symbol.span, symbol)
+
+
+_PATHS: weakref.WeakKeyDictionary[Workspace, tuple[int, dict[str, list[str]]]] = weakref.WeakKeyDictionary()
+
+
+def indexed_paths(ws: Workspace) -> dict[str, list[str]]:
+    """Every indexed path by file name, for ``*/suffix`` module patterns. Rebuilt (keys only, no
+    records unpacked) when the store has committed a write since."""
+    stamp = ws.store.env.info()["last_txnid"]
+    found = _PATHS.get(ws)
+    if found is not None and found[0] == stamp:
+        return found[1]
+    from .store.lmdb_store import key_path
+
+    by_name: dict[str, list[str]] = {}
+    with ws.store.read() as reader, reader.txn.cursor(db=reader.db["files"]) as cursor:
+        for key in cursor.iternext(keys=True, values=False):
+            path = key_path(key)
+            by_name.setdefault(posixpath.basename(path), []).append(path)
+    _PATHS[ws] = (stamp, by_name)
+    return by_name
 
 
 def module_paths(language: str | None, from_path: str, module: str) -> list[str]:

@@ -13,6 +13,7 @@ for the first keystroke is there for the next one, without starting jedi over.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -62,18 +63,27 @@ def register(server: NexusServer) -> None:
             semantics = ls.semantics(doc)
             if semantics is not None:
                 shared = _shared_job(contexts, semantics, doc, source, row, col, prefix, start)
+                # The index answer is prepared alongside, so a late jedi costs the budget and no more.
+                index = None if shared.future.done() else asyncio.ensure_future(
+                    ls.offload(_fallback, ls, doc, row, col))
                 shared.waiters += 1
                 try:
                     found = await ls.python(shared.future, ls.budget("completion", BUDGET),
                                             stop_on_cancel=lambda: shared.waiters <= 1)
+                except asyncio.CancelledError:
+                    if index is not None:
+                        index.cancel()
+                    raise
                 finally:
                     shared.waiters -= 1
                 if found is None:
-                    fallback = await ls.offload(_fallback, ls, doc, row, col)
+                    fallback = await (index if index is not None else ls.offload(_fallback, ls, doc, row, col))
                     if not shared.future.done() or shared.future.cancelled() or shared.future.exception():
                         return types.CompletionList(is_incomplete=True,
                                                     items=_items(fallback, edit_range, doc.language))
                     found = shared.future.result()  # finished while the fallback ran
+                elif index is not None:
+                    index.cancel()
                 names = found if prefix == shared.prefix else _narrow(found, prefix)
                 items = [types.CompletionItem(
                     label=c.name, kind=completion_kind(c.kind), sort_text=f"{i:05d}",
