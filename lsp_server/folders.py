@@ -14,8 +14,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nexus.engine import IndexLockedError, NexusError, Progress, Workspace
 from nexus.engine.jedi_process import JediProcess
@@ -43,6 +45,7 @@ class Folder:
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     _again: bool = False
+    _waiters: list[Future[dict[str, Any]]] = field(default_factory=list, repr=False)  # for the next run
 
     def python(self, process: JediProcess | None = None) -> PythonSemantics | None:
         """jedi for this folder (in ``process``, shared with the other folders), set up on first use;
@@ -132,22 +135,34 @@ class Folders:
                 best = folder
         return best
 
-    def reindex(self, folder: Folder) -> None:
-        """Start (or queue one more) background index run of ``folder``."""
+    def reindex(self, folder: Folder) -> Future[dict[str, Any]]:
+        """Start (or queue one more) background index run of ``folder``.
+
+        The Future resolves with the summary (``nexus index --json``'s shape) of a run that started
+        after this call, so it covers every change made before it; it fails with the reason when the
+        run fails or another process holds the index.
+        """
+        done: Future[dict[str, Any]] = Future()
         if folder.ws is None:
-            return
-        if folder._thread is not None and folder._thread.is_alive():
-            folder._again = True
-            return
-        folder._thread = threading.Thread(target=self._index, args=(folder,), name=f"index-{folder.root.name}",
-                                          daemon=True)
+            done.set_exception(NexusError(folder.error or f"{folder.root} has no index"))
+            return done
+        with self._lock:
+            folder._waiters.append(done)
+            if folder._thread is not None and folder._thread.is_alive():
+                folder._again = True
+                return done
+            folder._thread = threading.Thread(target=self._index, args=(folder,),
+                                              name=f"index-{folder.root.name}", daemon=True)
         folder._thread.start()
+        return done
 
     def _index(self, folder: Folder) -> None:
         _lower_priority()
         assert folder.ws is not None
         while not folder._stop.is_set():
-            folder._again = False
+            with self._lock:
+                folder._again = False
+                waiters, folder._waiters = folder._waiters, []
             folder.state = "indexing"
             self._sink(folder, None, "begin")
 
@@ -160,6 +175,7 @@ class Folders:
             except IndexLockedError as exc:
                 folder.state, folder.error = "waiting", str(exc)
                 self._sink(folder, None, "end")
+                _settle(waiters, exc)  # a request should not wait on another process
                 log.info("%s; serving the existing index meanwhile", exc)
                 folder._stop.wait(RETRY_LOCKED)
                 continue
@@ -167,18 +183,42 @@ class Folders:
                 folder.state, folder.error = "error", str(exc)
                 log.error("indexing %s failed: %s", folder.root, exc)
                 self._sink(folder, None, "end")
+                _settle(waiters, exc)
+                self._fail_queued(folder, exc)
                 return
             except Exception:
                 log.exception("indexing %s crashed", folder.root)
                 folder.state, folder.error = "error", "indexing crashed; see the server log"
                 self._sink(folder, None, "end")
+                _settle(waiters, NexusError(folder.error))
+                self._fail_queued(folder, NexusError(folder.error))
                 return
             folder.state, folder.error = "ready", ""
             folder.indexed_at = time.time()
             folder.last_summary = summary.to_json()
             self._sink(folder, None, "end")
-            if not folder._again:
-                return
+            _settle(waiters, folder.last_summary)
+            with self._lock:
+                if not folder._again:
+                    folder._thread = None
+                    return
+        self._fail_queued(folder, NexusError(f"{folder.root} was closed"))
+
+    def _fail_queued(self, folder: Folder, exc: Exception) -> None:
+        with self._lock:
+            waiters, folder._waiters = folder._waiters, []
+            folder._thread = None
+        _settle(waiters, exc)
+
+
+def _settle(waiters: list[Future[dict[str, Any]]], outcome: dict[str, Any] | Exception) -> None:
+    for waiter in waiters:
+        if waiter.done():
+            continue
+        if isinstance(outcome, Exception):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 def _lower_priority() -> None:

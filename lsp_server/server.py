@@ -110,6 +110,10 @@ class NexusServer(LanguageServer):
             self._jedi = JediProcess()
         return self._jedi
 
+    @property
+    def jedi_started(self) -> bool:
+        return self._jedi is not None
+
     def disk_changed(self) -> None:
         """Files changed on disk (saved, created, deleted): jedi must read them again."""
         if self._jedi is not None:
@@ -125,8 +129,13 @@ class NexusServer(LanguageServer):
         """Subscribe to a server event ("opened", "changed", "closed", "saved", "indexed")."""
         self.hooks.setdefault(event, []).append(callback)
 
+    def off(self, event: str, callback: Callable[..., Any]) -> None:
+        callbacks = self.hooks.get(event, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+
     def emit(self, event: str, *args: Any) -> None:
-        for callback in self.hooks.get(event, ()):
+        for callback in list(self.hooks.get(event, ())):
             try:
                 callback(*args)
             except Exception:
@@ -224,6 +233,7 @@ class NexusServer(LanguageServer):
         loop.call_soon_threadsafe(self._progress, folder, event, phase)
 
     def _progress(self, folder: Folder, event: Any, phase: str) -> None:
+        self.emit("index-progress", folder, event, phase)
         supported = bool(self.client_capabilities.window and self.client_capabilities.window.work_done_progress)
         key = str(folder.root)
         if phase == "begin":

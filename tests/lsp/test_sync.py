@@ -109,7 +109,37 @@ async def test_progress_and_custom_requests(client: LanguageClient, project: Pat
     assert files[0]["name"] == "cpp/geometry.h"
     with pytest.raises(Exception, match="nexus/search expects"):
         await request(client, "nexus/search", {"query": 3, "mode": "nope"})
-    started = await request(client, "nexus/reindex", {})
-    assert started == {"started": [project.resolve().as_uri()]}
     updated = await request(client, "nexus/reindex", {"uri": uri(project, "pkg/shapes.py")})
     assert updated == {"updated": ["pkg/shapes.py"], "removed": []}
+
+
+async def test_reindex_answers_when_done_with_progress(client: LanguageClient, project: Path) -> None:
+    (project / "web" / "late.js").write_text("function addedBeforeReindex() {}\n", encoding="utf-8")
+    client.progress_reports["reindex-1"] = []  # a token the client made up (pytest-lsp checks tokens)
+    result = await request(client, "nexus/reindex", {"workDoneToken": "reindex-1"})
+    summary = result["folders"][0]
+    assert summary["root"] == str(project.resolve()) and summary["parsed"] >= 1 and summary["files"] >= 10
+    # Answered when done: the new file is searchable now, without polling.
+    hits = await request(client, "nexus/search", {"query": "addedBeforeReindex", "mode": "symbols"})
+    assert hits[0]["uri"] == uri(project, "web/late.js")
+    reports = client.progress_reports["reindex-1"]
+    assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == "Indexing project"
+    assert any(isinstance(r, types.WorkDoneProgressReport) and "files" in (r.message or "") for r in reports)
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd)
+    with pytest.raises(Exception, match="not a workspace folder"):
+        await request(client, "nexus/reindex", {"uri": project.parent.as_uri()})
+
+
+async def test_status_has_folders_python_providers_and_kernels(client: LanguageClient, project: Path) -> None:
+    main = open_doc(client, project, "pkg/main.py", "python")
+    assert await client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(main), pos(8, 18)))
+    status = await request(client, "nexus/status", {})
+    assert status["version"] == status["server"]["version"]
+    assert status["folders"][0]["index"]["files"] >= 10
+    names = [p["name"] for p in status["providers"]]
+    assert {"anthropic", "openai", "local"} <= set(names)
+    assert all(set(p) >= {"name", "configured", "models"} and "apiKey" not in p for p in status["providers"])
+    assert status["kernels"]["python"]["ready"] is True
+    assert set(status["kernels"]) >= {"python", "javascript", "typescript", "java", "cpp"}
+    assert status["python"]["pid"] is not None and status["python"]["error"] is None
+    assert "help:ok" in status["python"]["recent"]
