@@ -69,7 +69,8 @@ class Stats:
     dropped: int = 0
     restarts: int = 0
     errors: int = 0
-    recent: deque[str] = field(default_factory=lambda: deque(maxlen=20))  # "op:outcome", newest last
+    # "op:outcome", newest last; outcome is ok, error, crashed or "interrupted (reason)"
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=20))
 
 
 class JediProcess:
@@ -227,7 +228,7 @@ class JediProcess:
         if status == "interrupted":
             with self._lock:
                 self.stats.interrupted += 1
-                self.stats.recent.append(f"{job.op}:interrupted")
+                self.stats.recent.append(f"{job.op}:interrupted ({job.reason or 'stopped'})")
             raise JobInterrupted(f"jedi {job.op} interrupted: {job.reason or 'stopped'}")
         if status == "error":
             with self._lock:
@@ -244,7 +245,7 @@ class JediProcess:
             now = time.monotonic()
             with self._lock:
                 if not job.interrupt_sent and now - job.started > self.hard_limit:
-                    self._interrupt_locked(job, f"over the {self.hard_limit:.0f} s limit")
+                    self._interrupt_locked(job, f"over the {self.hard_limit:g} s limit")
                 sent = job.interrupt_sent
             if sent and now - sent > KILL_AFTER:
                 log.warning("jedi worker ignored an interrupt for %.0f s: restarting it", KILL_AFTER)

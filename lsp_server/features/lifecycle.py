@@ -44,11 +44,16 @@ def register(server: NexusServer) -> None:
                 ls.log_to_client(f"Nexus: {folder.error}", types.MessageType.Warning)
 
     @server.feature(types.SHUTDOWN)
-    def shutdown(ls: NexusServer, params: None) -> None:
+    async def shutdown(ls: NexusServer, params: None) -> None:
+        # Off the loop: the file watcher and the query pool finish what they are writing to the index
+        # before the folders (and their index writers) close.
+        await asyncio.to_thread(_close, ls)
+
+    def _close(ls: NexusServer) -> None:
         ls.emit("shutdown")
+        ls.pool.shutdown(wait=True, cancel_futures=True)
         ls.folders.close()
         ls.close_jedi()
-        ls.pool.shutdown(wait=False, cancel_futures=True)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     async def did_change_workspace_folders(ls: NexusServer, params: types.DidChangeWorkspaceFoldersParams) -> None:

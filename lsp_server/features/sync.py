@@ -37,7 +37,10 @@ def register(server: NexusServer) -> None:
 
         def fire() -> None:
             pending.pop(doc.uri, None)
-            future = ls.pool.submit(_update, folder.ws, doc.rel, text)
+            try:
+                future = ls.pool.submit(_update, folder.ws, doc.rel, text)
+            except RuntimeError:  # shutting down: the next start indexes the file from disk
+                return
             future.add_done_callback(lambda f: f.exception() and log.info("re-indexing %s: %s", doc.rel, f.exception()))
 
         assert ls.loop is not None
@@ -63,6 +66,13 @@ def register(server: NexusServer) -> None:
             if semantics is not None:
                 semantics.parse(str(doc.path), doc.text)
         ls.emit("opened", doc)
+
+    def cancel_pending() -> None:
+        for timer in list(pending.values()):
+            timer.cancel()
+        pending.clear()
+
+    server.on("shutdown", lambda: ls_loop_call(server, cancel_pending))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: NexusServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -94,6 +104,11 @@ def register(server: NexusServer) -> None:
             return
         schedule_index(ls, doc, from_disk=True)  # the index forgets the unsaved text
         ls.emit("closed", doc)
+
+
+def ls_loop_call(ls: NexusServer, fn) -> None:  # type: ignore[no-untyped-def]
+    if ls.loop is not None and not ls.loop.is_closed():
+        ls.loop.call_soon_threadsafe(fn)
 
 
 def _update_if_changed(ws, rel: str, text: str) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ _SKIP = frozenset({".git", ".nexus", "node_modules", ".venv", "venv", "__pycache
 
 def register(server: NexusServer) -> None:
     stop = threading.Event()
+    threads: list[threading.Thread] = []
 
     def apply(ls: NexusServer, path: Path, deleted: bool) -> None:
         if language_for(path.name) is None or _SKIP.intersection(path.parts):
@@ -65,11 +66,19 @@ def register(server: NexusServer) -> None:
             return
         roots = [folder.root for folder in server.folders]
         if roots:
-            threading.Thread(target=_watch, args=(server, roots, apply, stop), name="file-watcher",
-                             daemon=True).start()
+            thread = threading.Thread(target=_watch, args=(server, roots, apply, stop), name="file-watcher",
+                                      daemon=True)
+            threads.append(thread)
+            thread.start()
+
+    def on_shutdown() -> None:
+        """Stop watching, and let a change being indexed finish before the folders close."""
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
 
     server.on("initialized", on_initialized)
-    server.on("shutdown", stop.set)
+    server.on("shutdown", on_shutdown)
 
 
 def _watch(ls: NexusServer, roots: list[Path], apply, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
