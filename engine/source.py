@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import tree_sitter as ts
 
-from .languages import language_for
+from .languages import language_for, parser
 from .model import Span, Symbol
 from .parsing import Extraction, extract, parse
 from .parsing.chunks import line_starts_of
@@ -31,11 +31,15 @@ _NAME_MASK = (1 << 31) - 1  # the reference's name index, without the call bit
 class SourceFile:
     """Text of a file at one version. Thread-safe: the lazy parse runs at most once."""
 
-    def __init__(self, path: str, text: str, language: str | None = None, version: int | None = None) -> None:
+    def __init__(self, path: str, text: str, language: str | None = None, version: int | None = None,
+                 old_tree: ts.Tree | None = None) -> None:
+        """``old_tree``: the previous version's tree with this version's edits applied (``Tree.edit``);
+        tree-sitter then re-parses only what changed."""
         self.path = path
         self.language = language if language is not None else language_for(path)
         self.text = text
         self.version = version
+        self._old_tree = old_tree
         self._lock = threading.Lock()
         self._memo: dict[str, Any] = {}
 
@@ -70,8 +74,20 @@ class SourceFile:
             found = self.__dict__.get("_tree")
             if found is None:
                 assert self.language is not None
-                found = self.__dict__["_tree"] = parse(self.language, self.data)
+                if self._old_tree is not None:
+                    found = parser(self.language).parse(self.data, self._old_tree)
+                else:
+                    found = parse(self.language, self.data)
+                self.__dict__["_tree"] = found
+                self._old_tree = None
             return found  # type: ignore[no-any-return]
+
+    def edit_base(self) -> ts.Tree | None:
+        """A private copy of the tree the next version can be parsed from: this version's tree once
+        parsed, else the edited tree it would have been parsed from; None without either."""
+        with self._lock:
+            found = self.__dict__.get("_tree") or self._old_tree
+            return found.copy() if found is not None else None
 
     @property
     def extraction(self) -> Extraction | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import tree_sitter as ts
 from lsprotocol import types
 
 from nexus.engine.errors import NexusError
@@ -53,6 +55,7 @@ class Document:
     _lines: LineMap | None = field(default=None, repr=False)
     _source: SourceFile | None = field(default=None, repr=False)
     rel: str = ""  # workspace-relative path when inside a folder, else the absolute path
+    _edited: ts.Tree | None = field(default=None, repr=False)  # the last tree, with the edits since applied
 
     @property
     def lines(self) -> LineMap:
@@ -63,21 +66,31 @@ class Document:
     @property
     def source(self) -> SourceFile:
         if self._source is None:
-            self._source = SourceFile(self.rel or str(self.path or self.uri), self.text, self.language, self.version)
+            self._source = SourceFile(self.rel or str(self.path or self.uri), self.text, self.language, self.version,
+                                      old_tree=self._edited)
+            self._edited = None
         return self._source
 
     def apply(self, change: types.TextDocumentContentChangeEvent) -> None:
+        """Apply one change; the previous syntax tree is edited along, so the next parse is incremental."""
         if isinstance(change, types.TextDocumentContentChangePartial):
             lines = self.lines
             start, end = lines.offset(change.range.start), lines.offset(change.range.end)
             if end < start:
                 start, end = end, start
-            data = lines.data[:start] + change.text.encode("utf-8", "surrogatepass") + lines.data[end:]
+            inserted = change.text.encode("utf-8", "surrogatepass")
+            tree = self._source.edit_base() if self._source is not None else self._edited
+            if tree is not None:
+                tree.edit(start, end, start + len(inserted), _point(lines, start), _point(lines, end),
+                          _point_after(_point(lines, start), inserted))
+            data = lines.data[:start] + inserted + lines.data[end:]
             self.text = data.decode("utf-8", "surrogatepass")
             self._lines = LineMap(data, self.encoding)
+            self._edited = tree
         else:
             self.text = change.text
             self._lines = None
+            self._edited = None
         self._source = None
 
 
@@ -124,6 +137,18 @@ class Documents:
             raise DocumentError(f"{uri} is not open and cannot be read: {exc.strerror or exc}") from exc
         language = language_for(path.name)
         return Document(uri, path, 0, text, language, self.encoding, rel=str(path))
+
+
+def _point(lines: LineMap, offset: int) -> tuple[int, int]:
+    row = bisect_right(lines.rows, offset) - 1
+    return row, offset - lines.rows[row]
+
+
+def _point_after(start: tuple[int, int], inserted: bytes) -> tuple[int, int]:
+    newlines = inserted.count(b"\n")
+    if not newlines:
+        return start[0], start[1] + len(inserted)
+    return start[0] + newlines, len(inserted) - inserted.rfind(b"\n") - 1
 
 
 def _key(uri: str) -> str:
