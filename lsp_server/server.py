@@ -96,6 +96,9 @@ class NexusServer(LanguageServer):
         self.documents = Documents()
         self.folders = Folders(self._progress_from_thread)
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nexus-query")
+        # Work no request waits for (diagnostics, the index following unsaved buffers) queues here, so
+        # it never holds up a request in the query pool.
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nexus-background")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.options: dict[str, Any] = {}
         self.hooks: dict[str, list[Callable[..., Any]]] = {}
@@ -141,9 +144,10 @@ class NexusServer(LanguageServer):
             except Exception:
                 log.exception("%s handler %r failed", event, callback)
 
-    async def offload(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` in the query pool. If the request is cancelled first, the work never starts."""
-        future = self.pool.submit(fn, *args)
+    async def offload(self, fn: Callable[..., T], *args: Any, background: bool = False) -> T:
+        """Run ``fn`` in the query pool (or the background one). If the request is cancelled first, the
+        work never starts."""
+        future = (self.background if background else self.pool).submit(fn, *args)
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:

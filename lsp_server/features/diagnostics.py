@@ -46,7 +46,7 @@ def register(server: NexusServer) -> None:
 
     async def publish(ls: NexusServer, doc: Document) -> None:
         version, text = doc.version, doc.text
-        found = await ls.offload(compute, ls, doc, version, text)
+        found = await ls.offload(compute, ls, doc, version, text, background=True)
         current = ls.documents.get(doc.uri)
         if found is None or current is not doc or doc.version != version:
             log.debug("diagnostics for %s v%s dropped: outdated", doc.uri, version)

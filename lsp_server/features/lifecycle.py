@@ -52,6 +52,7 @@ def register(server: NexusServer) -> None:
     def _close(ls: NexusServer) -> None:
         ls.emit("shutdown")
         ls.pool.shutdown(wait=True, cancel_futures=True)
+        ls.background.shutdown(wait=True, cancel_futures=True)
         ls.folders.close()
         ls.close_jedi()
 

@@ -38,7 +38,7 @@ def register(server: NexusServer) -> None:
         def fire() -> None:
             pending.pop(doc.uri, None)
             try:
-                future = ls.pool.submit(_update, folder.ws, doc.rel, text)
+                future = ls.background.submit(_update, folder.ws, doc.rel, text)
             except RuntimeError:  # shutting down: the next start indexes the file from disk
                 return
             future.add_done_callback(lambda f: f.exception() and log.info("re-indexing %s: %s", doc.rel, f.exception()))
@@ -59,7 +59,7 @@ def register(server: NexusServer) -> None:
                 rel = ""
         doc = ls.documents.open(item, rel or (str(path) if path else item.uri))
         if folder is not None and folder.ws is not None and rel and language_for(rel) is not None:
-            future = ls.pool.submit(_update_if_changed, folder.ws, rel, doc.text)
+            future = ls.background.submit(_update, folder.ws, rel, doc.text)
             future.add_done_callback(lambda f: f.exception() and log.info("indexing %s: %s", rel, f.exception()))
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
@@ -111,12 +111,11 @@ def ls_loop_call(ls: NexusServer, fn) -> None:  # type: ignore[no-untyped-def]
         ls.loop.call_soon_threadsafe(fn)
 
 
-def _update_if_changed(ws, rel: str, text: str) -> None:  # type: ignore[no-untyped-def]
-    """A just-opened buffer that differs from what is indexed (unsaved, or a new file) is indexed."""
-    info = ws.file_info(rel)
-    if info is None or info.content_hash != content_hash(text.encode("utf-8", "surrogateescape")):
-        ws.update_file(rel, text)
-
-
 def _update(ws, rel: str, text: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Index ``text`` (an open buffer) or the file on disk, unless the index already holds exactly that
+    (a buffer opened unchanged, or edited back to what was indexed)."""
+    if text is not None:
+        info = ws.file_info(rel)
+        if info is not None and info.content_hash == content_hash(text.encode("utf-8", "surrogateescape")):
+            return
     ws.update_file(rel, text)
