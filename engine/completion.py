@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import tree_sitter as ts
 
+from .model import Symbol
 from .scopes import FileScopes, family
-from .search.names import fuzzy_score
 from .source import SourceFile
 
 if TYPE_CHECKING:
@@ -68,7 +68,11 @@ def context_at(src: SourceFile, line: int, col: int) -> tuple[str, bool, int]:
     return prefix, member, start
 
 
-def complete(ws: Workspace | None, src: SourceFile, line: int, col: int) -> list[Candidate]:
+def complete(ws: Workspace | None, src: SourceFile, line: int, col: int,
+             file_symbols: list[Symbol] | None = None) -> list[Candidate]:
+    """Candidates at (line, byte col), best first. ``file_symbols``: this file's symbols as the index
+    holds them, if it does; they stand in for extracting them from the buffer (a large file's costliest
+    step), while names bound in the scopes around the cursor always come from the live buffer."""
     prefix, member, start = context_at(src, line, col)
     fam = family(src.language)
     seen: set[str] = set()
@@ -77,21 +81,26 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int) -> list
     def add(candidate: Candidate) -> None:
         if candidate.label in seen or candidate.label == prefix and candidate.sort_group > 0:
             return
-        if prefix and fuzzy_score(prefix, candidate.label) <= 0 and not candidate.label.startswith(prefix):
+        if prefix and not _subsequence(prefix, candidate.label):
             return
         seen.add(candidate.label)
         out.append(candidate)
 
-    symbols = src.symbols
+    symbols = file_symbols if file_symbols is not None else src.symbols
     if member:
         receiver = _receiver(src, start)
         if receiver in ("self", "this", "cls"):
-            classes = [s for s in symbols if s.kind in ("class", "struct", "interface")
-                       and s.start_byte <= start < s.end_byte]
-            if classes:
-                owner = max(classes, key=lambda s: s.start_byte).qualified_name
+            owner = _enclosing_class(src, start)
+            if owner is not None:
+                scopes = FileScopes(src)
+                body = owner.child_by_field_name("body") or owner
+                for node in _bindings_in(scopes, body if body.type in scopes.scope_types else owner):
+                    add(Candidate(src.node_text(node), "variable", src.line_text(node.start_point[0]).strip()[:120],
+                                  "", 0, src.path))
+                name_node = owner.child_by_field_name("name")
+                owner_name = src.node_text(name_node) if name_node is not None else ""
                 for s in symbols:
-                    if s.container == owner:
+                    if s.container and s.container.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == owner_name:
                         add(Candidate(s.name, s.kind, s.signature, s.doc, 0, src.path))
         for s in symbols:
             if s.kind in _MEMBER_KINDS:
@@ -107,10 +116,12 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int) -> list
     scopes = FileScopes(src)
     tree = src.tree
     if tree is not None:
-        node = tree.root_node.descendant_for_byte_range(max(start - 1, 0), max(start - 1, 0))
+        offset = src.offset(line, col)
+        node = tree.root_node.descendant_for_byte_range(start, max(start, offset - 1))
         if node is not None:
-            for scope in scopes.scopes_around(node):
-                for binding_node in _bindings_in(scopes, scope):  # type: ignore[arg-type]
+            # The cursor between statements lands on the function (or class) itself: its scope counts.
+            for scope in scopes.scopes_around(node, include_self=True):
+                for binding_node in _bindings_in(scopes, scope):
                     if binding_node.end_byte == src.offset(line, col):
                         continue  # the word being typed
                     add(Candidate(src.node_text(binding_node), "variable",
@@ -127,54 +138,45 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int) -> list
 
 
 def _bindings_in(scopes: FileScopes, scope: ts.Node) -> list[ts.Node]:
-    """The identifiers that bind a name in ``scope`` (first binding of each name).
-
-    Only the identifiers inside the scope's own statements are looked at: a nested function or class
-    contributes its name, not its body, so a module's scope costs its top-level statements and not
-    every identifier of a large file.
-    """
-    src = scopes.src
-    tree = src.tree
-    if tree is None:
-        return []
-    root = tree.root_node
+    """The identifiers that bind a name in ``scope`` (first binding of each name), from the scope's own
+    code: a module costs its top-level statements, not every identifier of a large file."""
     out = []
     seen: set[str] = set()
-    for start, end in _own_ranges(scopes, scope):
-        for name, ref_start, ref_end in src.refs_between(start, end):
-            if name in seen:
-                continue
-            node = root.named_descendant_for_byte_range(ref_start, ref_end)
-            if node is None:
-                continue
-            binding = scopes.binding(node)
-            if binding is not None and binding.scope == scope:
-                seen.add(name)
-                out.append(node)
+    for node in scopes.own_identifiers(scope):
+        binding = scopes.binding(node)
+        if binding is None or binding.scope != scope:
+            continue
+        name = scopes.src.node_text(node)
+        if name not in seen:
+            seen.add(name)
+            out.append(node)
     return out
 
 
-def _own_ranges(scopes: FileScopes, scope: ts.Node) -> list[tuple[int, int]]:
-    """Byte ranges of ``scope``'s statements, with nested functions and classes cut down to their
-    header (where their name is)."""
-    body = scope.child_by_field_name("body")
-    container = body if body is not None and scope.parent is not None else scope
-    if container.parent is not None and scopes.family != "python":
-        return [(container.start_byte, container.end_byte)]
-    ranges = []
-    for child in container.named_children:
-        inner = child
-        if inner.type == "decorated_definition":
-            inner = inner.child_by_field_name("definition") or inner
-        if inner.type in scopes.scope_types and inner is not container:
-            inner_body = inner.child_by_field_name("body")
-            ranges.append((child.start_byte, inner_body.start_byte if inner_body is not None else inner.end_byte))
-        else:
-            ranges.append((child.start_byte, child.end_byte))
-    if container is not scope:  # a function's parameters, a comprehension's `for`: outside the body
-        ranges.append((scope.start_byte, container.start_byte))
-        ranges.append((container.end_byte, scope.end_byte))
-    return ranges
+def _subsequence(typed: str, label: str) -> bool:
+    """Whether ``label`` has the typed characters in order (case-insensitive), as editors filter."""
+    position = 0
+    lowered = label.lower()
+    for char in typed.lower():
+        position = lowered.find(char, position) + 1
+        if not position:
+            return False
+    return True
+
+
+_CLASSES = frozenset({"class_definition", "class_declaration", "class_specifier", "struct_specifier",
+                      "interface_declaration", "abstract_class_declaration", "class", "enum_declaration",
+                      "record_declaration"})
+
+
+def _enclosing_class(src: SourceFile, offset: int) -> ts.Node | None:
+    tree = src.tree
+    if tree is None:
+        return None
+    node: ts.Node | None = tree.root_node.descendant_for_byte_range(max(offset - 1, 0), max(offset - 1, 0))
+    while node is not None and node.type not in _CLASSES:
+        node = node.parent
+    return node
 
 
 def _receiver(src: SourceFile, start: int) -> str:

@@ -54,11 +54,16 @@ class Occurrence:
 
 
 class Navigator:
-    def __init__(self, ws: Workspace | None, src: SourceFile, sources: Mapping[str, SourceFile] | None = None):
+    """``symbols=False`` when only locations are wanted (go to definition): a local target is then not
+    matched against the file's symbols, which saves extracting them from a large buffer."""
+
+    def __init__(self, ws: Workspace | None, src: SourceFile, sources: Mapping[str, SourceFile] | None = None,
+                 symbols: bool = True):
         self.ws = ws
         self.src = src
         self.scopes = FileScopes(src)
         self.sources = sources or {}
+        self.with_symbols = symbols
 
     # -- definitions -----------------------------------------------------------------------------
 
@@ -304,7 +309,7 @@ class Navigator:
 
     def _target(self, node: ts.Node) -> Target:
         span = self.src.span_of(node)
-        for symbol in self.src.symbols:
+        for symbol in self.src.symbols if self.with_symbols else ():
             if symbol.name_span == span:
                 return Target(self.src.path, span, symbol.span, symbol)
         return Target(self.src.path, span, span, None, self.src.line_text(span.start_line).strip())

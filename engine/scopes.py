@@ -181,11 +181,12 @@ class FileScopes:
             current = current.parent
         return node
 
-    def scopes_around(self, node: ts.Node) -> list[ts.Node]:
-        """Enclosing scopes, innermost first; Python class bodies are skipped from inside a method."""
+    def scopes_around(self, node: ts.Node, include_self: bool = False) -> list[ts.Node]:
+        """Enclosing scopes, innermost first (``node`` itself too when ``include_self`` and it is one);
+        Python class bodies are skipped from inside a method."""
         out: list[ts.Node] = []
         crossed_function = False
-        current = node.parent
+        current = node if include_self else node.parent
         while current is not None:
             if current.type in self.scope_types or current.parent is None:
                 if not (self.family == "python" and current.type == "class_definition" and crossed_function):
@@ -196,22 +197,50 @@ class FileScopes:
         return out
 
     def resolve(self, node: ts.Node) -> Binding | None:
-        """The binding ``node`` refers to in this file (itself if it is one), or None."""
+        """The binding ``node`` refers to in this file (itself if it is one), or None.
+
+        Each enclosing scope is searched through its own statements only (a nested function or class
+        contributes its name, not its body), innermost first: resolving a name costs the code around
+        it, not every identifier of the file.
+        """
         own = self.binding(node)
         if own is not None:
             return own
         if member_object(node) is not False:
             return None  # `obj.name` is an attribute, never the variable `name`
         name = self.src.node_text(node)
-        candidates = [b for b in (self.binding(n) for n in self.occurrences(name)) if b is not None]
-        if not candidates:
-            return None
         for scope in self.scopes_around(node):
-            here = [b for b in candidates if b.scope == scope]
+            here = [b for b in (self.binding(n) for n in self.own_identifiers(scope, name)) if b is not None
+                    and b.scope == scope]
             if here:
                 before = [b for b in here if b.node.start_byte <= node.start_byte]
                 return before[-1] if before else here[0]
         return None
+
+    def own_identifiers(self, scope: ts.Node, name: str | None = None) -> list[ts.Node]:
+        """Identifiers in ``scope``'s own code (spelled ``name`` when given), in file order: nested scopes
+        are entered for their header (name, parameters, a C declarator) but not their body; a nested
+        block (no header) not at all."""
+        data = self.src.data
+        wanted = name.encode("utf-8", "surrogatepass") if name is not None else None
+        out = []
+        stack = list(reversed(scope.children))
+        while stack:
+            current = stack.pop()
+            kind = current.type
+            if kind in _NAME_TYPES:
+                if wanted is None or data[current.start_byte:current.end_byte] == wanted:
+                    out.append(current)
+                continue
+            if not current.child_count:
+                continue
+            if kind in self.scope_types:
+                body = current.child_by_field_name("body")
+                if body is not None:
+                    stack.extend(c for c in reversed(current.children) if c != body)
+            else:
+                stack.extend(reversed(current.children))
+        return out
 
     def uses_of(self, binding: Binding) -> list[ts.Node]:
         """Every occurrence in this file that resolves to ``binding`` (the binding itself included)."""

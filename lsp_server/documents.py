@@ -56,6 +56,7 @@ class Document:
     _source: SourceFile | None = field(default=None, repr=False)
     rel: str = ""  # workspace-relative path when inside a folder, else the absolute path
     _edited: ts.Tree | None = field(default=None, repr=False)  # the last tree, with the edits since applied
+    folder: tuple[int, object] | None = field(default=None, repr=False)  # (folders generation, its Folder)
 
     @property
     def lines(self) -> LineMap:

@@ -90,6 +90,7 @@ class Folders:
         self._items: dict[Path, Folder] = {}
         self._sink = sink
         self._lock = threading.Lock()
+        self.generation = 0  # bumped when a folder is added or removed
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(list(self._items.values()))
@@ -101,6 +102,7 @@ class Folders:
             if existing is not None:
                 return existing
             folder = self._items[real] = Folder(uri, real)
+            self.generation += 1
         try:
             folder.ws = Workspace.open(real)
         except NexusError as exc:
@@ -116,6 +118,7 @@ class Folders:
     def remove(self, root: Path) -> None:
         with self._lock:
             folder = self._items.pop(Path(os.path.realpath(root)), None)
+            self.generation += 1
         if folder is not None:
             threading.Thread(target=folder.close, name="close-folder", daemon=True).start()
 
@@ -123,6 +126,7 @@ class Folders:
         for folder in self:
             folder.close()
         self._items.clear()
+        self.generation += 1
 
     def for_path(self, path: Path | None) -> Folder | None:
         """The innermost folder containing ``path``."""

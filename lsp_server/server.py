@@ -215,7 +215,13 @@ class NexusServer(LanguageServer):
         return found
 
     def folder_of(self, doc: Document) -> Folder | None:
-        return self.folders.for_path(doc.path)
+        """The folder of ``doc``, remembered on it until the workspace folders change."""
+        cached = doc.folder
+        if cached is not None and cached[0] == self.folders.generation:
+            return cached[1]  # type: ignore[no-any-return]
+        found = self.folders.for_path(doc.path)
+        doc.folder = (self.folders.generation, found)
+        return found
 
     def sources(self, folder: Folder | None) -> dict[str, Any]:
         """Live sources of the other open documents in ``folder``, by workspace-relative path."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from nexus.engine.completion import Candidate, complete, context_at
+from nexus.engine.errors import NexusError
 from nexus.engine.python_semantics import PyCompletion, PythonSemantics
 from nexus.engine.source import SourceFile
 
@@ -92,7 +93,7 @@ def register(server: NexusServer) -> None:
                 return types.CompletionList(is_incomplete=len(names) > MAX_ITEMS, items=items)
         folder = ls.folder_of(doc)
         ws = folder.ws if folder is not None else None
-        found_index = await ls.offload(complete, ws, source, row, col)
+        found_index = await ls.offload(_fallback, ls, doc, row, col)
         return types.CompletionList(is_incomplete=ws is not None and folder is not None and folder.state != "ready",
                                     items=_items(found_index, edit_range, doc.language))
 
@@ -149,7 +150,14 @@ def _narrow(found: list[PyCompletion], prefix: str) -> list[PyCompletion]:
 
 def _fallback(ls: NexusServer, doc: Document, row: int, col: int) -> list[Candidate]:
     folder = ls.folder_of(doc)
-    return complete(folder.ws if folder is not None else None, doc.source, row, col)
+    ws = folder.ws if folder is not None else None
+    indexed = None
+    if ws is not None and doc.rel and not Path(doc.rel).is_absolute():
+        try:
+            indexed = ws.symbols(doc.rel)  # at most a debounce behind the buffer
+        except NexusError:
+            indexed = None  # not indexed (yet): the buffer's own symbols are extracted
+    return complete(ws, doc.source, row, col, indexed)
 
 
 def _items(found: list[Candidate], edit_range: types.Range, language: str | None) -> list[types.CompletionItem]:

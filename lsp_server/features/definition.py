@@ -78,6 +78,7 @@ def register(server: NexusServer) -> None:
 
 
 def _search(ls: NexusServer, folder: Folder | None, doc: Document, row: int, col: int) -> list[types.Location]:
-    navigator = Navigator(folder.ws if folder else None, doc.source, ls.sources(folder))
+    # Other buffers' unsaved text only matters to references; definitions read the index.
+    navigator = Navigator(folder.ws if folder else None, doc.source, symbols=False)
     locator = Locator(ls, folder, doc)
     return [locator.location(t.path, t.span) for t in navigator.definitions(row, col)]
