@@ -16,6 +16,8 @@ Each file is opened (didOpen) just before its first request, as an editor does.
 
     python bench/lsp_bench.py [--positions 200] [--index warm|cold] [--workspace DIR] [--skip-reference]
 
+Both servers share jedi's and parso's caches (under the work folder): with ``--workspace``, a second
+run finds them warm for both; in a fresh folder the first server (Nexus) fills them.
 ``--index warm`` (the default) builds the index with ``nexus index`` before the servers start, so the
 timers measure the server, not the indexer; ``--index cold`` lets the server build it during the run
 (both cores are shared with the indexer then). ``--workspace DIR`` keeps the copy of the standard
@@ -95,12 +97,14 @@ def stats(samples: list[float]) -> dict[str, float]:
 
 
 async def run_server(command: list[str], root: Path, completion: list[Spot], definition: list[Spot],
-                     names: list[str], label: str, env: dict[str, str]) -> Run:
+                     names: list[str], label: str, env: dict[str, str], stderr_log: Path | None = None) -> Run:
     run = Run(label)
     client = LanguageClient("bench", "1")
     client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)(lambda params: None)
     started = time.perf_counter()
     await client.start_io(*command, env=env)
+    # pygls pipes the server's stderr and never reads it: drain it, or a chatty server blocks on a full pipe.
+    drain = asyncio.create_task(_drain(client._server.stderr, stderr_log))  # type: ignore[attr-defined]
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(), root_uri=root.as_uri(),
         workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)]))
@@ -165,12 +169,27 @@ async def run_server(command: list[str], root: Path, completion: list[Spot], def
         run.definitions.append([_where(loc) for loc in locations])
     for name in names:
         t = time.perf_counter()
-        await client.workspace_symbol_async(types.WorkspaceSymbolParams(query=name))
+        try:
+            await client.workspace_symbol_async(types.WorkspaceSymbolParams(query=name))
+        except JsonRpcException as exc:
+            run.errors.append(f"workspace/symbol {name}: {exc}")
         run.samples.setdefault("workspace/symbol", []).append(time.perf_counter() - t)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
+    drain.cancel()
     return run
+
+
+async def _drain(stream: asyncio.StreamReader, path: Path | None) -> None:
+    sink = path.open("ab") if path is not None else None
+    try:
+        while chunk := await stream.read(65536):
+            if sink is not None:
+                sink.write(chunk)
+    finally:
+        if sink is not None:
+            sink.close()
 
 
 def _where(loc: types.Location | types.LocationLink) -> tuple[str, int]:
@@ -196,7 +215,9 @@ def main() -> None:
     parser.add_argument("--index", choices=("warm", "cold"), default="warm")
     parser.add_argument("--workspace", type=Path, help="keep the copy (and its index) in this folder")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--server-log", type=Path, help="write the Nexus server's log (-v) to this file")
     args = parser.parse_args()
+    nexus = NEXUS + (["--log-file", str(args.server_log), "-v"] if args.server_log else [])
     work = args.workspace or Path(tempfile.mkdtemp(prefix="nexus-bench-"))
     root = work / "stdlib"
     if not root.exists():
@@ -204,7 +225,9 @@ def main() -> None:
         shutil.copytree(args.stdlib, root, ignore=shutil.ignore_patterns("site-packages", "__pycache__", "test",
                                                                           "tests"))
     cache = work / "cache"
-    env = {**os.environ, "NEXUS_CACHE_DIR": str(cache)}
+    # jedi's and parso's caches too (XDG_CACHE_HOME): shared by both servers, kept with --workspace, and
+    # private to the run (parso writes its pickles in place; another process's jedi may be writing them).
+    env = {**os.environ, "NEXUS_CACHE_DIR": str(cache), "XDG_CACHE_HOME": str(work / "xdg-cache")}
     if args.index == "cold":
         shutil.rmtree(cache, ignore_errors=True)
     else:
@@ -213,7 +236,7 @@ def main() -> None:
     completion, definition, names = workload(root, args.positions)
     print(f"{len(completion)} completion, {len(definition)} definition, {len(names)} symbol queries on {root}; "
           f"index {args.index}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    runs = [asyncio.run(run_server(NEXUS, root, completion, definition, names, "nexus", env))]
+    runs = [asyncio.run(run_server(nexus, root, completion, definition, names, "nexus", env, args.server_log))]
     if not args.skip_reference:
         runs.append(asyncio.run(run_server(JEDI_LS, root, completion, definition, names, "jedi-language-server",
                                            env)))

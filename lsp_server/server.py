@@ -163,6 +163,7 @@ class NexusServer(LanguageServer):
         running) unless ``stop_on_cancel`` says another request still waits for it.
         """
         wrapped = asyncio.wrap_future(future)
+        wrapped.add_done_callback(_retrieve)  # a late job's failure is expected, not "never retrieved"
         try:
             return await asyncio.wait_for(asyncio.shield(wrapped), budget)
         except TimeoutError:
@@ -265,6 +266,11 @@ class NexusServer(LanguageServer):
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(
                     message=folder.error or f"{folder.files_total} files indexed"))
             self.emit("indexed", folder)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class DocumentRequestError(JsonRpcInvalidParams):
