@@ -69,13 +69,21 @@ class Worker:
             self.current = 0  # disarm: a second signal must not raise while the first unwinds
             raise Interrupted
 
-    def after_interrupt(self) -> None:
-        """An interrupted jedi may have left a half-updated tree behind: drop what could hold one."""
-        self.scripts.clear()
+    def after_interrupt(self, path: str | None) -> None:
+        """An interrupted jedi may have left a half-updated tree of the document behind (parso's diff
+        parser updates the cached tree in place): drop the document's Scripts and cached tree. Other
+        modules' trees are only ever replaced whole, so their caches stay warm."""
+        if path is None:
+            self.scripts.clear()
+            return
+        for key in [k for k in self.scripts if k[1] == path]:
+            del self.scripts[key]
         try:
             import parso.cache
 
-            parso.cache.parser_cache.clear()
+            for by_path in parso.cache.parser_cache.values():
+                for cached in [p for p in by_path if str(p) == path]:
+                    del by_path[cached]
         except (ImportError, AttributeError):
             pass
 
@@ -98,7 +106,7 @@ class Worker:
                 reply: tuple[Any, ...] = (job_id, "ok", value)
             except Interrupted:
                 self.current = 0
-                self.after_interrupt()
+                self.after_interrupt(args[1] if len(args) > 1 and isinstance(args[1], str) else None)
                 reply = (job_id, "interrupted", None)
             except RecursionError:
                 self.current = 0
