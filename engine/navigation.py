@@ -83,6 +83,21 @@ class Navigator:
             return [self._target(binding.node)]
         return self._global(name)
 
+    def local_definition(self, line: int, col: int, follow_imports: bool = True) -> list[Target] | None:
+        """The definition when this file's syntax tree settles it exactly, else None: a parameter, a local
+        or any name bound in the file, resolved through its scopes; an imported name only when imports
+        are not followed (the import is then the answer). A type checker would say the same."""
+        node = self.scopes.identifier_at(line, col)
+        if node is None or member_object(node) is not False:
+            return None
+        binding = self.scopes.resolve(node)
+        if binding is None or (binding.kind == "import" and follow_imports):
+            return None
+        parent = binding.node.parent
+        if parent is not None and parent.type in ("global_statement", "nonlocal_statement"):
+            return None  # the name lives in another scope
+        return [self._target(binding.node)]
+
     def _member_definitions(self, node: ts.Node, name: str, obj: ts.Node | None) -> list[Target]:
         own = [s for s in self.src.symbols if s.name == name]
         if obj is not None and self.src.node_text(obj) in ("self", "this", "cls"):
