@@ -9,7 +9,7 @@ from nexus.engine.model import Span
 from ..convert import LineMap, symbol_kind
 from ..server import NexusServer
 
-LIMIT = 100
+LIMIT = 50  # a list to pick from as the user types; each keystroke asks again
 
 
 def register(server: NexusServer) -> None:
@@ -26,7 +26,7 @@ def search(ls: NexusServer, query: str) -> list[types.WorkspaceSymbol]:
         for hit in folder.ws.search_symbols(query, limit=LIMIT):
             found.append((hit.score, folder, hit))
     found.sort(key=lambda item: -item[0])
-    maps: dict[str, LineMap | None] = {}
+    maps: dict[str, LineMap | _Plain | None] = {}
     out = []
     for _score, folder, hit in found[:LIMIT]:
         absolute = folder.root / hit.path
@@ -41,7 +41,21 @@ def search(ls: NexusServer, query: str) -> list[types.WorkspaceSymbol]:
     return out
 
 
-def _lines(ls: NexusServer, folder, path: str, maps: dict[str, LineMap | None]) -> LineMap | None:  # type: ignore[no-untyped-def]
+class _Plain:
+    """Positions in a file whose lines are ASCII and end at ``\n``: byte columns are already LSP ones."""
+
+    @staticmethod
+    def range(span: Span) -> types.Range:
+        return types.Range(types.Position(span.start_line, span.start_col),
+                           types.Position(span.end_line, span.end_col))
+
+
+_PLAIN = _Plain()
+
+
+def _lines(ls: NexusServer, folder, path: str, maps: dict[str, LineMap | _Plain | None]) -> LineMap | _Plain | None:  # type: ignore[no-untyped-def]
+    """Column conversion for one indexed file: its open buffer's, else the indexed bytes' (a LineMap
+    only when a line has non-ASCII text or a lone ``\r``; most files need none)."""
     key = f"{folder.root}/{path}"
     if key not in maps:
         doc = ls.documents.get((folder.root / path).as_uri())
@@ -49,7 +63,15 @@ def _lines(ls: NexusServer, folder, path: str, maps: dict[str, LineMap | None]) 
             maps[key] = doc.lines
         else:
             try:
-                maps[key] = LineMap(folder.ws.text(path).encode("utf-8", "surrogatepass"), ls.documents.encoding)
-            except Exception:
+                with folder.ws.store.read() as reader:
+                    info = reader.file(path)
+                    content = reader.content(info.file_id) if info is not None else None
+            except Exception:  # a file gone since the search: byte columns are kept
+                content = None
+            if content is None:
                 maps[key] = None
+            elif content.isascii() and content.count(b"\r") == content.count(b"\r\n"):
+                maps[key] = _PLAIN
+            else:
+                maps[key] = LineMap(content, ls.documents.encoding)
     return maps[key]
