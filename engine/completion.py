@@ -9,6 +9,7 @@ elsewhere in the file, then workspace members.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ _KEYWORDS = {
           "struct", "switch", "template", "this", "true", "typedef", "typename", "unsigned", "using",
           "virtual", "void", "while"),
 }
+_PY_BUILTINS = tuple(sorted(name for name in dir(builtins) if not name.startswith("_")))
 _DOTTED = re.compile(r"(?<=\.)[A-Za-z_$][\w$]*")
 _MEMBER_KINDS = frozenset({"method", "field", "property", "constructor", "enum_member"})
 
@@ -102,6 +104,8 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int,
                 for s in symbols:
                     if s.container and s.container.rsplit(".", 1)[-1].rsplit("::", 1)[-1] == owner_name:
                         add(Candidate(s.name, s.kind, s.signature, s.doc, 0, src.path))
+        for path, s in _module_members(ws, src, start):
+            add(Candidate(s.name, s.kind, s.signature, s.doc, 0, path))
         for s in symbols:
             if s.kind in _MEMBER_KINDS:
                 add(Candidate(s.name, s.kind, s.signature, s.doc, 1, src.path))
@@ -129,6 +133,9 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int,
     for s in symbols:
         if s.depth == 0:
             add(Candidate(s.name, s.kind, s.signature, s.doc, 1, src.path))
+    if fam == "python":
+        for name in _PY_BUILTINS:
+            add(Candidate(name, "class" if name[:1].isupper() else "function", "builtin", "", 1))
     if ws is not None and prefix:
         for hit in ws.search_symbols(prefix, limit=50, languages=_languages(src.language)):
             add(Candidate(hit.name, hit.kind, hit.signature, "", 2, hit.path))
@@ -150,6 +157,31 @@ def _bindings_in(scopes: FileScopes, scope: ts.Node) -> list[ts.Node]:
         if name not in seen:
             seen.add(name)
             out.append(node)
+    return out
+
+
+def _module_members(ws: Workspace | None, src: SourceFile, start: int) -> list[tuple[str, Symbol]]:
+    """After ``module.``, where ``module`` is imported in this file and indexed: its top-level names."""
+    tree = src.tree
+    if ws is None or tree is None or start < 2 or src.data[start - 1:start] != b".":
+        return []
+    node = tree.root_node.named_descendant_for_byte_range(start - 2, start - 2)
+    if node is None or node.type != "identifier" or node.end_byte != start - 1:
+        return []
+    binding = FileScopes(src).resolve(node)
+    if binding is None or binding.kind != "import":
+        return []
+    from .errors import NexusError
+    from .navigation import Navigator
+
+    out = []
+    for target in Navigator(ws, src, symbols=False).imported(binding):
+        if target.symbol is not None:
+            continue  # a name imported from a module, not the module
+        try:
+            out.extend((target.path, s) for s in ws.symbols(target.path) if s.depth == 0)
+        except NexusError:
+            continue
     return out
 
 

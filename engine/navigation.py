@@ -118,6 +118,11 @@ class Navigator:
             return [self._symbol_target(self.src.path, s) for s in members]
         return self._ranked(name, (), prefer_members=True)
 
+    def imported(self, binding: Binding) -> list[Target]:
+        """Where an import binding leads: the imported file itself (a Target without a symbol) for a
+        module, else the imported definition; empty when it is not indexed."""
+        return self._imported(binding, self.src.node_text(binding.node))
+
     def _imported(self, binding: Binding, name: str) -> list[Target]:
         """Follow an import binding to the definition in the imported file, when it is indexed."""
         statement = _statement(binding.node)

@@ -82,3 +82,14 @@ async def test_definition_from_the_tree_and_the_index(index_client: LanguageClie
     found = await index_client.text_document_definition_async(types.DefinitionParams(
         types.TextDocumentIdentifier(main), pos(8, 18)))
     assert where(found, project) == [("pkg/shapes.py", 23, 4, 23, 9)]
+
+
+async def test_module_members_and_builtins(index_client: LanguageClient, project: Path) -> None:
+    text = "import pkg.shapes as geo\n\ngeo.\nle\n"
+    target = open_doc(index_client, project, "pkg/fallback_module.py", "python", text)
+    result = await complete(index_client, target, 2, 4)
+    # The imported module's top-level names, from the index, before any guess.
+    assert [item.label for item in result.items][:4] == ["UNIT", "Shape", "Circle", "scale"]
+    result = await complete(index_client, target, 3, 2)
+    labels = [item.label for item in result.items]
+    assert "len" in labels and labels.index("len") < labels.index("else")
