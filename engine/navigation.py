@@ -200,17 +200,22 @@ class Navigator:
         return out
 
     def _module_paths_of(self, binding: Binding) -> list[str]:
-        """Path patterns of the module an import binding comes from."""
-        extraction = self.src.extraction
-        if extraction is None:
+        """Path patterns of the module an import binding comes from (read from its import statement
+        alone, not from the whole file's extraction)."""
+        statement = _statement(binding.node)
+        if statement is None or self.src.language is None:
             return []
-        line = binding.node.start_point[0]
+        from .parsing.extract import spec_for
+
+        try:
+            found = spec_for(self.src.language).imports(statement, self.src.data)
+        except ValueError:
+            return []
         out: list[str] = []
-        for module, names, _alias, import_line in extraction.imports:
-            if import_line == line or (import_line <= line and _statement_spans(binding.node, import_line)):
-                out.extend(module_paths(self.src.language, self.src.path, module))
-                if self.scopes.family == "java" and names and names[0] != "*":
-                    out = [p.removesuffix(".java") + "/" + names[0] + ".java" if p.endswith("/") else p for p in out]
+        for item in found:
+            out.extend(module_paths(self.src.language, self.src.path, item.module))
+            if self.scopes.family == "java" and item.names and item.names[0] != "*":
+                out = [p.removesuffix(".java") + "/" + item.names[0] + ".java" if p.endswith("/") else p for p in out]
         return out
 
     def _expand(self, paths: list[str], name: str) -> list[str]:
@@ -408,11 +413,6 @@ def _statement(node: ts.Node) -> ts.Node | None:
     while current is not None and not current.type.endswith(("statement", "declaration", "preproc_include")):
         current = current.parent
     return current
-
-
-def _statement_spans(node: ts.Node, line: int) -> bool:
-    statement = _statement(node)
-    return statement is not None and statement.start_point[0] == line
 
 
 def _original_name(src: SourceFile, node: ts.Node) -> str:
