@@ -33,7 +33,7 @@ from ..server import NexusServer
 
 log = logging.getLogger(__name__)
 
-BUDGET = 0.025  # seconds jedi gets before the index answers (its answer still serves the next keystrokes)
+BUDGET = 0.02  # seconds jedi gets before the index answers (its answer still serves the next keystrokes)
 MAX_ITEMS = 500
 SHARED = 16  # completion contexts remembered
 
