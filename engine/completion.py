@@ -121,10 +121,10 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int,
     tree = src.tree
     if tree is not None:
         offset = src.offset(line, col)
-        node = tree.root_node.descendant_for_byte_range(start, max(start, offset - 1))
-        if node is not None:
+        cursor_node = tree.root_node.descendant_for_byte_range(start, max(start, offset - 1))
+        if cursor_node is not None:
             # The cursor between statements lands on the function (or class) itself: its scope counts.
-            for scope in scopes.scopes_around(node, include_self=True):
+            for scope in scopes.scopes_around(cursor_node, include_self=True):
                 for binding_node in _bindings_in(scopes, scope):
                     if binding_node.end_byte == src.offset(line, col):
                         continue  # the word being typed
@@ -174,7 +174,7 @@ def _module_members(ws: Workspace | None, src: SourceFile, start: int) -> list[t
     from .errors import NexusError
     from .navigation import Navigator
 
-    out = []
+    out: list[tuple[str, Symbol]] = []
     for target in Navigator(ws, src, symbols=False).imported(binding):
         if target.symbol is not None:
             continue  # a name imported from a module, not the module

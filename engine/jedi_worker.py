@@ -40,7 +40,7 @@ class Interrupted(BaseException):
 
 class Worker:
     def __init__(self, control_fd: int) -> None:
-        import jedi
+        import jedi  # type: ignore[import-untyped]
 
         self.jedi = jedi
         self.control_fd = control_fd
@@ -54,7 +54,7 @@ class Worker:
     # -- interruption ----------------------------------------------------------------------------
 
     def on_signal(self, _signum: int, _frame: object) -> None:
-        wanted = set()
+        wanted: set[int] = set()
         try:
             while True:
                 chunk = os.read(self.control_fd, 4096)
@@ -176,7 +176,7 @@ class Worker:
         for item in found:
             self.next_key += 1
             self.completions[self.next_key] = item
-            out.append((item.name, safe(lambda i=item: i.type, "statement"), self.next_key))
+            out.append((item.name, _kind(item), self.next_key))
         while len(self.completions) > 4 * MAX_COMPLETIONS:
             self.completions.popitem(last=False)
         return out
@@ -197,7 +197,7 @@ class Worker:
                 continue
             signatures = [s.to_string() for s in safe(name.get_signatures, [])]
             head = "\n".join(signatures) or name.description
-            return name.type, head, safe(lambda n=name: n.docstring(raw=True), "")
+            return name.type, head, _docstring(name)
         return None
 
     def op_signatures(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int,
@@ -206,7 +206,7 @@ class Worker:
         out = []
         for sig in self.script(project, path, text, generation).get_signatures(row, column):
             params = tuple(p.to_string() for p in sig.params)
-            out.append((sig.to_string(), safe(lambda s=sig: s.docstring(raw=True), ""), params, sig.index))
+            out.append((sig.to_string(), _docstring(sig), params, sig.index))
         return out
 
     def op_goto(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int, col: int,
@@ -274,6 +274,14 @@ def name_tuple(name: Any) -> tuple[Any, ...]:
     start = len(line_text[:name.column].encode("utf-8", "surrogatepass"))
     end = len(line_text[:name.column + len(name.name)].encode("utf-8", "surrogatepass"))
     return (module, name.line - 1, start, end, name.name, name.type, safe(lambda: name.description, ""), line_text)
+
+
+def _kind(completion: Any) -> str:
+    return str(safe(lambda: completion.type, "statement"))
+
+
+def _docstring(name: Any) -> str:
+    return str(safe(lambda: name.docstring(raw=True), ""))
 
 
 def safe(fn: Callable[[], Any], default: Any = "") -> Any:

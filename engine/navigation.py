@@ -73,7 +73,7 @@ class Navigator:
             return []
         name = self.src.node_text(node)
         obj = member_object(node)
-        if obj is not False:
+        if obj is not False and obj is not True:
             return self._member_definitions(node, name, obj)
         binding = self.scopes.resolve(node)
         if binding is not None and binding.kind == "import":

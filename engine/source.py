@@ -80,7 +80,7 @@ class SourceFile:
                     found = parse(self.language, self.data)
                 self.__dict__["_tree"] = found
                 self._old_tree = None
-            return found  # type: ignore[no-any-return]
+            return found
 
     def edit_base(self) -> ts.Tree | None:
         """A private copy of the tree the next version can be parsed from: this version's tree once
@@ -99,7 +99,7 @@ class SourceFile:
             if found is None:
                 assert self.language is not None
                 found = self.__dict__["_extraction"] = extract(self.language, self.data, tree)
-            return found  # type: ignore[no-any-return]
+            return found
 
     @property
     def symbols(self) -> list[Symbol]:
