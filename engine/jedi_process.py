@@ -84,6 +84,7 @@ class JediProcess:
         self._latest: dict[object, Job] = {}
         self._lock = threading.Lock()
         self._running: Job | None = None
+        self._queued = 0  # submitted and not finished (running included)
         self._next_id = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._jobs: Connection | None = None
@@ -110,6 +111,7 @@ class JediProcess:
             self._next_id += 1
             job.job_id = self._next_id
             self.stats.jobs += 1
+            self._queued += 1
             if key is not None:
                 older = self._latest.get(key)
                 if older is not None and older.future.cancel():
@@ -161,7 +163,7 @@ class JediProcess:
             running = self._running
             return {
                 "pid": self._proc.pid if self._proc is not None and self._proc.poll() is None else None,
-                "running": running.op if running is not None else None,
+                "running": running.op if running is not None else None, "queued": self._queued,
                 "jobs": self.stats.jobs, "interrupted": self.stats.interrupted, "dropped": self.stats.dropped,
                 "restarts": self.stats.restarts, "errors": self.stats.errors, "recent": list(self.stats.recent),
                 "error": self._failed or None,
@@ -187,14 +189,18 @@ class JediProcess:
             with self._lock:
                 if job.key is not None and self._latest.get(job.key) is job:
                     del self._latest[job.key]
-            if not job.future.set_running_or_notify_cancel():
-                continue
             try:
-                value = self._run(job)
-            except BaseException as exc:
-                job.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
-            else:
-                job.future.set_result(value)
+                if not job.future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    value = self._run(job)
+                except BaseException as exc:
+                    job.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                else:
+                    job.future.set_result(value)
+            finally:
+                with self._lock:
+                    self._queued -= 1
         # Fail whatever is still queued, so no caller waits forever.
         while True:
             try:

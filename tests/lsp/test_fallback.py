@@ -11,7 +11,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from .conftest import SERVER, open_doc, start
+from .conftest import SERVER, open_doc, request, start
 from .test_python import pos, where
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -93,3 +93,23 @@ async def test_module_members_and_builtins(index_client: LanguageClient, project
     result = await complete(index_client, target, 3, 2)
     labels = [item.label for item in result.items]
     assert "len" in labels and labels.index("len") < labels.index("else")
+
+
+async def test_late_jedi_answer_serves_the_next_keystroke(index_client: LanguageClient, project: Path) -> None:
+    text = "from pkg.shapes import Circle\n\nc = Circle(1.0)\nc.\n"
+    target = open_doc(index_client, project, "pkg/fallback_late.py", "python", text)
+    first = await complete(index_client, target, 3, 2)
+    assert first.is_incomplete  # jedi had no time at all: the index answered
+    status = (await request(index_client, "nexus/status", {}))["python"]
+    while status["queued"]:  # jedi finishes the job nobody waits for any more
+        status = (await request(index_client, "nexus/status", {}))["python"]
+    assert status["recent"][-1] == "complete:ok"
+    index_client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=target, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(range=types.Range(pos(3, 2), pos(3, 2)), text="a")]))
+    second = await complete(index_client, target, 3, 3)
+    # jedi's answer for `c.`, narrowed to the new prefix, without a new jedi job.
+    assert not second.is_incomplete and [item.label for item in second.items] == ["area"]
+    assert second.items[0].text_edit == types.TextEdit(types.Range(pos(3, 2), pos(3, 3)), "area")
+    after = (await request(index_client, "nexus/status", {}))["python"]
+    assert after["jobs"] == status["jobs"]
