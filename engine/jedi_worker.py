@@ -17,13 +17,15 @@ Positions in and out are the engine's: 0-based rows and UTF-8 byte columns.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
 import signal
 import sys
+import tempfile
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -45,6 +47,8 @@ class Worker:
         self.jedi = jedi
         self.control_fd = control_fd
         self.current = 0  # id of the job running, 0 between jobs
+        self.shielded = 0  # > 0 while writing a cache file: an interrupt waits until it is written
+        self.deferred = False
         self.projects: dict[tuple[str, str | None], tuple[Any, Any]] = {}
         self.scripts: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self.generation = 0
@@ -66,8 +70,60 @@ class Worker:
         except BlockingIOError:
             pass
         if self.current and self.current in wanted:
+            if self.shielded:
+                self.deferred = True
+                return
             self.current = 0  # disarm: a second signal must not raise while the first unwinds
             raise Interrupted
+
+    @contextlib.contextmanager
+    def shield(self) -> Iterator[None]:
+        """No interrupt inside (a half-written cache file would break every later jedi, here and in
+        any other program sharing parso's cache); one that arrived meanwhile is raised at the end."""
+        self.shielded += 1
+        try:
+            yield
+        finally:
+            self.shielded -= 1
+        if not self.shielded and self.deferred:
+            self.deferred = False
+            if self.current:
+                self.current = 0
+                raise Interrupted
+
+    def guard_parso_cache(self) -> None:
+        """parso writes its cache pickles in place ('wb', then dump): a reader (or an interrupt) in the
+        middle sees a truncated file, which parso then fails to load forever. Write them atomically,
+        shielded from interrupts, and treat an unreadable one as a cache miss."""
+        import parso.cache as cache
+
+        load: Callable[..., Any] = cache._load_from_file_system
+        hashed_path: Callable[..., str] = cache._get_hashed_path
+
+        def save(hashed_grammar: str, path: Any, item: Any, cache_path: Any = None) -> None:
+            target = hashed_path(hashed_grammar, path, cache_path=cache_path)
+            with self.shield():
+                fd, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".nexus-", suffix=".tmp")
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        pickle.dump(item, out, pickle.HIGHEST_PROTOCOL)
+                    os.replace(temporary, target)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temporary)
+                    raise
+
+        def load_safely(hashed_grammar: str, path: Any, p_time: Any, cache_path: Any = None) -> Any:
+            try:
+                return load(hashed_grammar, path, p_time, cache_path=cache_path)
+            except (EOFError, pickle.UnpicklingError, AttributeError, ImportError, IndexError) as exc:
+                log.info("parso cache for %s unreadable (%s): parsing again", path, exc)
+                with contextlib.suppress(OSError):
+                    os.unlink(hashed_path(hashed_grammar, path, cache_path=cache_path))
+                return None
+
+        cache._save_to_file_system = save
+        cache._load_from_file_system = load_safely
 
     def after_interrupt(self, path: str | None) -> None:
         """An interrupted jedi may have left a half-updated tree of the document behind (parso's diff
@@ -302,6 +358,7 @@ def main(argv: list[str]) -> None:
                         format="%(asctime)s %(levelname)s jedi-worker: %(message)s")
     os.set_blocking(control_fd, False)
     worker = Worker(control_fd)
+    worker.guard_parso_cache()
     signal.signal(signal.SIGUSR1, worker.on_signal)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when this process ends
     worker.serve(Connection(job_fd, writable=False), Connection(reply_fd, readable=False))

@@ -87,3 +87,31 @@ def test_semantics_share_a_worker_and_report_jedi_errors(tmp_path: Path) -> None
         assert process.submit("ping").result() == process.status()["pid"]
     finally:
         process.close()
+
+
+def test_a_truncated_parso_cache_file_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # parso used to write its cache pickles in place: one cut short (by a crash, an interrupt, another
+    # process reading meanwhile) then failed every later load. The worker writes them whole, and reads
+    # a bad one as a cache miss.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "mod.py").write_text("def area(r):\n    return r * r\n", encoding="utf-8")
+    text = "from mod import area\narea(2)\n"
+
+    def goto() -> list[tuple[str, int]]:
+        process = JediProcess()
+        try:
+            semantics = PythonSemantics(project, process=process)
+            names = semantics.goto(str(project / "main.py"), text, 1, 1, "definition").result()
+            return [(Path(n.path or "").name, n.line) for n in names]
+        finally:
+            process.close()
+
+    assert goto() == [("mod.py", 0)]
+    pickles = list((tmp_path / "cache").rglob("*.pkl"))  # jedi's cache folder, file names hashed
+    assert pickles and not list((tmp_path / "cache").rglob(".nexus-*.tmp"))
+    for pickle_file in pickles:
+        pickle_file.write_bytes(pickle_file.read_bytes()[:10])
+    assert goto() == [("mod.py", 0)]
+    assert all(len(p.read_bytes()) > 10 for p in (tmp_path / "cache").rglob("*.pkl"))  # written again
