@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 from lsprotocol import types
 
 from nexus.engine.model import Span
@@ -53,25 +56,43 @@ class _Plain:
 _PLAIN = _Plain()
 
 
+# Per workspace: (the store's last write, {path: columns}), so a file's lines are looked at once
+# between two writes of the index rather than once per query.
+_COLUMNS: weakref.WeakKeyDictionary[Any, tuple[int, dict[str, LineMap | _Plain | None]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def _lines(ls: NexusServer, folder, path: str, maps: dict[str, LineMap | _Plain | None]) -> LineMap | _Plain | None:  # type: ignore[no-untyped-def]
     """Column conversion for one indexed file: its open buffer's, else the indexed bytes' (a LineMap
     only when a line has non-ASCII text or a lone ``\r``; most files need none)."""
     key = f"{folder.root}/{path}"
-    if key not in maps:
-        doc = ls.documents.get((folder.root / path).as_uri())
-        if doc is not None:
-            maps[key] = doc.lines
+    if key in maps:
+        return maps[key]
+    doc = ls.documents.get((folder.root / path).as_uri())
+    if doc is not None:
+        maps[key] = doc.lines
+        return maps[key]
+    ws = folder.ws
+    stamp = ws.store.env.info()["last_txnid"]
+    cached = _COLUMNS.get(ws)
+    if cached is None or cached[0] != stamp or len(cached[1]) > 5000:
+        cached = _COLUMNS[ws] = (stamp, {})
+    known = cached[1]
+    if path not in known:
+        try:
+            with ws.store.read() as reader:
+                info = reader.file(path)
+                content = reader.content(info.file_id) if info is not None else None
+        except Exception:  # a file gone since the search: byte columns are kept
+            content = None
+        if content is None:
+            known[path] = None
+        elif content.isascii() and content.count(b"\r") == content.count(b"\r\n"):
+            known[path] = _PLAIN
         else:
-            try:
-                with folder.ws.store.read() as reader:
-                    info = reader.file(path)
-                    content = reader.content(info.file_id) if info is not None else None
-            except Exception:  # a file gone since the search: byte columns are kept
-                content = None
-            if content is None:
-                maps[key] = None
-            elif content.isascii() and content.count(b"\r") == content.count(b"\r\n"):
-                maps[key] = _PLAIN
-            else:
-                maps[key] = LineMap(content, ls.documents.encoding)
-    return maps[key]
+            known[path] = LineMap(content, ls.documents.encoding)
+    found = known[path]
+    if isinstance(found, LineMap) and found.encoding != ls.documents.encoding:
+        found = known[path] = LineMap(found.data, ls.documents.encoding)
+    maps[key] = found
+    return found
