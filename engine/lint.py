@@ -42,14 +42,21 @@ def lint_python(root: Path, path: str, text: str, timeout: float = TIMEOUT) -> l
     command = [ruff_binary(), "check", "--output-format=json", "--no-fix", "--exit-zero", "--quiet",
                "--stdin-filename", str(absolute), "-"]
     try:
-        done = subprocess.run(command, input=text.encode("utf-8", "surrogatepass"), capture_output=True,
-                              cwd=root, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=root)
+    except OSError as exc:
         raise UnavailableError(f"ruff did not run: {exc}") from exc
-    if done.returncode != 0:
-        raise UnavailableError(f"ruff failed: {done.stderr.decode('utf-8', 'replace').strip()[:500]}")
+    _lower_priority(proc.pid)  # diagnostics can wait; the editor's requests cannot
     try:
-        found = json.loads(done.stdout or b"[]")
+        stdout, stderr = proc.communicate(text.encode("utf-8", "surrogatepass"), timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.communicate()
+        raise UnavailableError(f"ruff did not answer within {timeout:g} s") from exc
+    if proc.returncode != 0:
+        raise UnavailableError(f"ruff failed: {stderr.decode('utf-8', 'replace').strip()[:500]}")
+    try:
+        found = json.loads(stdout or b"[]")
     except json.JSONDecodeError as exc:
         raise UnavailableError(f"ruff printed something that is not JSON: {exc}") from exc
     lines = text.split("\n")
@@ -67,6 +74,13 @@ def lint_python(root: Path, path: str, text: str, timeout: float = TIMEOUT) -> l
         out.append(Problem(span, item.get("message", ""), severity, "ruff", code, item.get("url") or "",
                            tuple(edits), fix.get("message") or ""))
     return out
+
+
+def _lower_priority(pid: int) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 10)
+    except (AttributeError, OSError):  # not on this platform, or the process already ended
+        pass
 
 
 def _span(lines: list[str], start: dict[str, int], end: dict[str, int]) -> Span:
