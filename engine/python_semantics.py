@@ -157,9 +157,8 @@ class PythonSemantics:
                          convert=lambda raw: PyName(*raw) if raw is not None else None)
 
 
-PythonSemanticsError = JediError
 __all__ = ["JediError", "JobInterrupted", "PyCompletion", "PyName", "PySignature", "PythonSemantics",
-           "PythonSemanticsError", "PythonSettings", "find_environment"]
+           "PythonSettings", "find_environment"]
 
 
 def _names(raw: list[tuple[Any, ...]]) -> list[PyName]:
