@@ -153,7 +153,10 @@ class _Builder:
             self._add_range(chunk.path, chunk.start_line, chunk.end_line, "chunk",
                             _chunk_reason(chunk.ranks, chunk.symbol), chunk.score)
         files = self.retriever.rank_files(query, limit=200)
-        self._small_files([f.path for f in files], {f.path: f.score for f in files})
+        explicit = {self.ws.relative(p) for p in (*request.open_files, *request.recent_files)}
+        # Small files need evidence: a query match, a symbol match, or the editor having them open.
+        evidence = [f for f in files if "bm25" in f.ranks or "symbols" in f.ranks or f.path in explicit]
+        self._small_files([f.path for f in evidence], {f.path: f.score for f in evidence})
         seeds = self._seeds(current, signals.rankings)
         if self.used < self.budget:
             self._ranked_files(seeds)
