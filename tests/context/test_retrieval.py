@@ -51,7 +51,7 @@ def test_search_files_uses_fused_ranking(indexed: Workspace, project: Path) -> N
                               capture_output=True, text=True, timeout=60)
 
     rows = json.loads(run("fetchUser", "--files", "--json").stdout)
-    assert rows[0]["path"] == "web/client.ts" and rows[0]["line"] == 3
+    assert rows[0]["path"] == "web/client.ts" and rows[0]["line"] == 1
     assert {"path", "line", "score"} <= rows[0].keys()
     assert all("bm25" in r["signals"] or "symbols" in r["signals"] for r in rows)
     assert json.loads(run("fetchUser", "--files", "--json", "--lang", "python").stdout) == []
