@@ -253,7 +253,7 @@ class _Builder:
         if self.sizes.get(path, 0) / MAX_BYTES_PER_TOKEN > self.budget - self.used:
             return False  # cannot fit: known without reading or counting it
         source = self._source(path)
-        if source is None or source.line_count == 0:
+        if source is None or not source.text.strip():
             return False
         gaps = self.coverage.uncovered(path, 0, source.line_count - 1)
         if gaps == [(0, source.line_count - 1)]:
