@@ -8,12 +8,17 @@ import sys
 from typing import Any
 
 import click
+from nexus.engine import NexusError
+from nexus.engine.context import (
+    MAX_BUDGET,
+    ContextInfo,
+    ContextRequest,
+    build_context,
+    settings_for,
+    store_for,
+)
 from rich.markup import escape
 from rich.table import Table
-
-from nexus.engine import NexusError
-from nexus.engine.context import (MAX_BUDGET, ContextInfo, ContextRequest, build_context, settings_for,
-                                  store_for)
 
 from .common import display_path, print_json, stdout, workspace
 from .index import run_index
@@ -178,7 +183,7 @@ def list_(root: str, as_json: bool) -> None:
     with workspace(root) as ws:
         store = store_for(ws)
         store.expire()
-        infos = store.list()
+        infos = store.contexts()
     if as_json:
         print_json([i.to_json() for i in infos])
         return

@@ -15,8 +15,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .builder import build_context
-from .model import (DEFAULT_BUDGET, MAX_BUDGET, BudgetError, Context, ContextCorrupt, ContextError,
-                    ContextNotFound, ContextRequest, ContextTooLarge, Piece)
+from .model import (
+    DEFAULT_BUDGET,
+    MAX_BUDGET,
+    BudgetError,
+    Context,
+    ContextCorrupt,
+    ContextError,
+    ContextNotFound,
+    ContextRequest,
+    ContextTooLarge,
+    Piece,
+)
 from .settings import ContextSettings
 from .store import ContextInfo, ContextStore, StoredPiece
 from .tokens import EstimateCounter, TiktokenCounter, TokenCounter, counter_for

@@ -28,15 +28,22 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lmdb
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 import zstandard
 
 from ..errors import NexusError
-from .model import (Context, ContextCorrupt, ContextError, ContextNotFound, ContextTooLarge, Piece,
-                    check_budget)
+from .model import (
+    Context,
+    ContextCorrupt,
+    ContextError,
+    ContextNotFound,
+    ContextTooLarge,
+    Piece,
+    check_budget,
+)
 from .settings import ContextSettings
 from .tokens import TokenCounter, counter_for
 
@@ -182,8 +189,8 @@ class _Writer:
 class ContextStore:
     """Contexts of one store folder. Use :meth:`open` (one instance per folder per process)."""
 
-    _open: dict[str, ContextStore] = {}
-    _open_lock = threading.Lock()
+    _open: ClassVar[dict[str, ContextStore]] = {}
+    _open_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, path: Path, settings: ContextSettings) -> None:
         self.path = path
@@ -312,7 +319,7 @@ class ContextStore:
             raise ContextNotFound(f"context {context_id} has expired")
         return info
 
-    def list(self) -> list[ContextInfo]:
+    def contexts(self) -> list[ContextInfo]:
         out = []
         with self.env.begin(db=self.db["meta"]) as txn:
             keys = [bytes(k).decode() for k in txn.cursor().iternext(keys=True, values=False)]
@@ -467,7 +474,7 @@ class ContextStore:
         prefix = context_id.encode()
         cursor = txn.cursor(db=self.db["blocks"])
         if cursor.set_range(prefix):
-            while cursor.key().startswith(prefix) and len(cursor.key()) == len(prefix) + 4:
+            while bytes(cursor.key()).startswith(prefix) and len(cursor.key()) == len(prefix) + 4:
                 if not cursor.delete():
                     break
 

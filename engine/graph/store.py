@@ -27,10 +27,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import lmdb
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from ..errors import IndexError_
 from .facts import FileFacts, file_facts, key_matches, keys_matching
@@ -114,8 +114,8 @@ def _common_prefix(a: str, b: str) -> int:
 class GraphStore:
     """One workspace's graph environment. Use :meth:`open`; one instance per path per process."""
 
-    _open: dict[str, GraphStore] = {}
-    _open_lock = threading.Lock()
+    _open: ClassVar[dict[str, GraphStore]] = {}
+    _open_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -225,7 +225,7 @@ class GraphStore:
     # -- syncing ---------------------------------------------------------------------------------
 
     def is_current(self, ws: Workspace) -> bool:
-        return self.meta("fingerprint") == _fingerprint(ws)
+        return bool(self.meta("fingerprint") == _fingerprint(ws))
 
     def sync(self, ws: Workspace) -> SyncSummary:
         """Bring the graph up to date with the engine index's committed state.
@@ -350,7 +350,8 @@ class _Writer:
         out = []
         with self.txn.cursor(db=self.db[table]) as cursor:
             if cursor.set_range(prefix):
-                for key in cursor.iternext(keys=True, values=False):
+                for raw in cursor.iternext(keys=True, values=False):
+                    key = bytes(raw)
                     if not key.startswith(prefix):
                         break
                     out.append(_kpath(key[len(prefix):]))
@@ -398,7 +399,7 @@ class _Writer:
         for key, _line, _module in facts.imports:
             for target in paths.resolve(key, path):
                 weights[target] += IMPORT_WEIGHT
-        edges = sorted(([t, round(w, 4)] for t, w in weights.items()), key=lambda e: e[0])
+        edges = [[target, round(weight, 4)] for target, weight in sorted(weights.items())]
         self.txn.put(_pkey(path), pack(edges), db=self.db["edges"])
 
 

@@ -34,11 +34,7 @@ GRAPH_DEPTH = 200
 RECENT_SECONDS = 86_400.0
 MAX_RECENT = 50
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*")
-_STOP = frozenset("""a an and are as at be but by can could do does for from has have how i if in into is it
-its make may me more most my new no not of on or our should so some than that the their them then there
-these this those to up use used using was we were what when where which while who why will with would
-you your add added adds fix fixed fixes update updated updates remove removed change changed changes
-support test tests""".split())
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "make", "may", "me", "more", "most", "my", "new", "no", "not", "of", "on", "or", "our", "should", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "this", "those", "to", "up", "use", "used", "using", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your", "add", "added", "adds", "fix", "fixed", "fixes", "update", "updated", "updates", "remove", "removed", "change", "changed", "changes", "support", "test", "tests"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ def generate(root: Path, modules: int = 360, functions: int = 40, seed: int = 7)
                 f"def {name}({words[0]}, {words[1]}=None, limit={rng.randrange(1, 500)}):",
                 f'    """{rng.choice(VERBS).capitalize()} the {words[2]} of a {words[3]} into the {words[4]}."""',
                 f"    total = {rng.randrange(1000)}",
-                f"    for item in range(limit):",
+                "    for item in range(limit):",
                 f"        if item % {rng.randrange(2, 9)} == 0:",
                 f"            total += len(str({words[0]})) * item",
                 f"    {words[2]}_{words[3]} = {callee}({words[0]}, total)" if f % 3 == 0 else

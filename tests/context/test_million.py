@@ -9,10 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from nexus.engine import Workspace
-from nexus.engine.context import (MAX_BUDGET, ContextRequest, ContextSettings, ContextStore, ContextTooLarge,
-                                  build_context, counter_for)
+from nexus.engine.context import (
+    MAX_BUDGET,
+    ContextRequest,
+    ContextSettings,
+    ContextStore,
+    ContextTooLarge,
+    build_context,
+    counter_for,
+)
 from nexus.engine.graph import GraphStore
 
 from .corpus import generate

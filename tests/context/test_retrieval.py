@@ -14,7 +14,7 @@ from nexus.engine.retrieval import RetrievalQuery, Retriever, fuse
 def test_fuse_is_reciprocal_rank_fusion() -> None:
     fused = fuse({"a": ["x", "y", "z"], "b": ["y", "w"]}, k=60)
     scores = {f.key: f.score for f in fused}
-    assert [f.key for f in fused][0] == "y"
+    assert fused[0].key == "y"
     assert scores["y"] == 1 / 62 + 1 / 61
     assert scores["x"] == 1 / 61 and scores["w"] == 1 / 62
     assert fused[0].ranks == {"a": 2, "b": 1}
@@ -48,7 +48,7 @@ def test_symbol_names_and_text_both_find_files(indexed: Workspace) -> None:
 def test_search_files_uses_fused_ranking(indexed: Workspace, project: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "nexus.cli", "search", *args, "--root", str(project)],
-                              capture_output=True, text=True, timeout=60)
+                              check=False, capture_output=True, text=True, timeout=60)
 
     rows = json.loads(run("fetchUser", "--files", "--json").stdout)
     assert rows[0]["path"] == "web/client.ts" and rows[0]["line"] == 1

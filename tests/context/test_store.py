@@ -8,10 +8,19 @@ from pathlib import Path
 
 import lmdb
 import pytest
-
 from nexus.engine import Workspace
-from nexus.engine.context import (BudgetError, ContextCorrupt, ContextError, ContextNotFound, ContextRequest,
-                                  ContextSettings, ContextStore, ContextTooLarge, build_context, counter_for)
+from nexus.engine.context import (
+    BudgetError,
+    ContextCorrupt,
+    ContextError,
+    ContextNotFound,
+    ContextRequest,
+    ContextSettings,
+    ContextStore,
+    ContextTooLarge,
+    build_context,
+    counter_for,
+)
 from nexus.engine.context.store import _block_key
 
 
@@ -78,7 +87,7 @@ async def test_upload_limits_and_bad_content(store: ContextStore) -> None:
     with pytest.raises(BudgetError):
         store.create_from_content("x", max_tokens=2_000_000)
     assert block_keys(store) == before  # nothing stored by the failures
-    assert [i.context_id for i in store.list()] == [info.context_id]
+    assert [i.context_id for i in store.contexts()] == [info.context_id]
 
     async def chunks() -> AsyncIterator[bytes]:
         for i in range(0, len(text), 10_000):

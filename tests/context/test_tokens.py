@@ -7,7 +7,6 @@ import gzip
 from pathlib import Path
 
 import pytest
-
 from nexus.engine.context import EstimateCounter, TiktokenCounter, counter_for
 from nexus.engine.context.tokens import encoding_for_model, load_encoding
 
