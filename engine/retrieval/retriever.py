@@ -28,10 +28,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 1.0, "graph": 0.5, "recency": 0.5}
+# Tuned on strace's commits 501-1000 (bench/retrieval_bench.py --skip 500), reported on the 500 newest:
+# BM25 over chunks carries natural-language queries; the other signals break its ties and carry
+# identifier queries and editor state, and at higher weights they cost BM25's precision there.
+DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 0.3, "graph": 0.1, "recency": 0.5}
 BM25_DEPTH = 200
 GRAPH_DEPTH = 200
 RECENT_SECONDS = 86_400.0
+MAX_DEFINING_FILES = 30
 MAX_RECENT = 50
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*")
 _STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "make", "may", "me", "more", "most", "my", "new", "no", "not", "of", "on", "or", "our", "should", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "this", "those", "to", "up", "use", "used", "using", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your", "add", "added", "adds", "fix", "fixed", "fixes", "update", "updated", "updates", "remove", "removed", "change", "changed", "changes", "support", "test", "tests"])
@@ -85,9 +89,9 @@ class Retriever:
         chunks: list[tuple[str, int, int, str]] = []
         text = query.text.strip()
         if text:
-            for hit in self.ws.search_text(text, BM25_DEPTH):
-                chunks.append((hit.path, hit.line, hit.end_line, hit.symbol))
-                best_line.setdefault(hit.path, hit.line)
+            for path, start, end, symbol in self._bm25(text):
+                chunks.append((path, start, end, symbol))
+                best_line.setdefault(path, start)
         rankings["bm25"] = list(dict.fromkeys(c[0] for c in chunks))
         symbol_files, symbol_lines = self._symbol_files(text)
         rankings["symbols"] = symbol_files
@@ -132,6 +136,19 @@ class Retriever:
 
     # -- signals ---------------------------------------------------------------------------------
 
+    def _bm25(self, text: str) -> list[tuple[str, int, int, str]]:
+        """Chunk hits as (path, start line, end line, symbol). Uses the raw Tantivy hits: the previews
+        ``Workspace.search_text`` builds cost a decompression per hit and are not needed here."""
+        raw = self.ws.search_index.search_text(text, BM25_DEPTH)
+        out = []
+        with self.ws.store.read() as reader:
+            for hit in raw:
+                path = reader.path_of(hit.file_id)
+                if path is not None:  # None: a version replaced since Tantivy's last commit
+                    start, end, symbol, _language = hit.display
+                    out.append((path, start, end, symbol))
+        return out
+
     def _symbol_files(self, text: str) -> tuple[list[str], dict[str, list[int]]]:
         weights: dict[str, float] = {}
         lines: dict[str, list[int]] = {}
@@ -141,8 +158,11 @@ class Retriever:
                 continue
             shaped = "_" in name.strip("_") or any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)
             definitions = self.ws.definitions(name)
-            if 0 < len(definitions) <= 30:
-                share = (2.0 if shaped else 1.0) / len({p for p, _ in definitions})
+            files = len({p for p, _ in definitions})
+            # A plain word ("update", "decode") names a definition by accident more often than not;
+            # it counts only when exactly one file defines it.
+            if 0 < files <= (MAX_DEFINING_FILES if shaped else 1):
+                share = (2.0 if shaped else 1.0) / files
                 for path, symbol in definitions:
                     weights[path] = weights.get(path, 0.0) + share
                     lines.setdefault(path, []).append(symbol.span.start_line)
