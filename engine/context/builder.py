@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError
-from ..graph.facts import CALLER_KINDS
+from ..graph.facts import CALLER_KINDS, LOCAL_NAMES
 from ..graph.queries import CodeGraph
 from ..graph.repomap import build_repo_map
 from ..parsing.chunks import line_starts_of
@@ -46,23 +46,35 @@ PIECE_SLACK = 2
 MAX_BYTES_PER_TOKEN = 12  # code averages ~4.2 bytes per o200k token; more than 12 is rare  # header/body boundary of a piece whose body count came from the cache
 
 
-@dataclass(slots=True)
 class _Source:
-    """One file's text in the snapshot, with line offsets."""
+    """One file's text in the snapshot; line offsets are computed only when a line range is asked for."""
 
-    path: str
-    file_id: int
-    text: bytes
-    line_starts: list[int]
+    __slots__ = ("_starts", "file_id", "line_count", "path", "text")
+
+    def __init__(self, path: str, file_id: int, text: bytes) -> None:
+        self.path = path
+        self.file_id = file_id
+        self.text = text
+        # Lines as tree-sitter counts them: a trailing newline does not start another line.
+        self.line_count = text.count(b"\n") + 1
+        self._starts: list[int] | None = None
 
     @property
-    def line_count(self) -> int:
-        return len(self.line_starts)
+    def line_starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = line_starts_of(self.text)
+        return self._starts
+
+    def whole(self) -> str:
+        return self.text.decode("utf-8", "replace")
 
     def lines(self, start: int, end: int) -> str:
         end = min(end, self.line_count - 1)
-        stop = self.line_starts[end + 1] if end + 1 < self.line_count else len(self.text)
-        return self.text[self.line_starts[start]:stop].decode("utf-8", "replace")
+        if start <= 0 and end >= self.line_count - 1:
+            return self.whole()
+        starts = self.line_starts
+        stop = starts[end + 1] if end + 1 < self.line_count else len(self.text)
+        return self.text[starts[start]:stop].decode("utf-8", "replace")
 
 
 @dataclass(slots=True)
@@ -152,17 +164,18 @@ class _Builder:
         for chunk in self.retriever.rank_chunks(query, chunk_limit, signals):
             self._add_range(chunk.path, chunk.start_line, chunk.end_line, "chunk",
                             _chunk_reason(chunk.ranks, chunk.symbol), chunk.score)
-        files = self.retriever.rank_files(query, limit=200)
+        files = self.retriever.rank_files(query, limit=200, signals=signals)
         explicit = {self.ws.relative(p) for p in (*request.open_files, *request.recent_files)}
         # Small files need evidence: a query match, a symbol match, or the editor having them open.
         evidence = [f for f in files if "bm25" in f.ranks or "symbols" in f.ranks or f.path in explicit]
         self._small_files([f.path for f in evidence], {f.path: f.score for f in evidence})
         seeds = self._seeds(current, signals.rankings)
+        ranked = self.graph.file_graph().ranked(seeds)
         if self.used < self.budget:
-            self._ranked_files(seeds)
+            self._ranked_files(ranked)
         self.budget += map_share
         if request.repo_map:
-            self._repo_map(seeds)
+            self._repo_map(seeds, ranked)
         self._remember_counts()
         ordered = sorted(self.pieces, key=lambda p: (STABILITY[p.kind], p.path, p.start_line))
         return Context(tuple(ordered), request.budget, sum(p.tokens for p in ordered), self.counter.name,
@@ -209,7 +222,8 @@ class _Builder:
 
     def _definitions(self, path: str, names: list[str]) -> None:
         imported = {e.target for e in self.graph.imports(path) if e.target}
-        for name in names[:MAX_USED_NAMES]:
+        wanted = [n for n in names if len(n) > 2 and n not in LOCAL_NAMES]
+        for name in wanted[:MAX_USED_NAMES]:
             targets, _ambiguous = self.graph.resolve(name, path, imported)
             for definition in targets[:3]:
                 span = definition.symbol.span
@@ -225,20 +239,20 @@ class _Builder:
             if count is not None and count <= SMALL_FILE_TOKENS:
                 self._add_file(path, "file", "small file among the best-ranked files", scores.get(path, 0.0))
 
-    def _ranked_files(self, seeds: dict[str, float]) -> None:
+    def _ranked_files(self, ranked: list[tuple[str, float]]) -> None:
         misses = 0
-        for path, score in self.graph.file_graph().ranked(seeds):
+        for path, score in ranked:
             if self.budget - self.used < 50 or misses > 200:
                 return
             if not self._add_file(path, "file", "ranked by the code graph for this request", score):
                 misses += 1
 
-    def _repo_map(self, seeds: dict[str, float]) -> None:
+    def _repo_map(self, seeds: dict[str, float], ranked: list[tuple[str, float]]) -> None:
         remaining = self.budget - self.used - 8  # the <repomap> tags
         if remaining < 50:
             return
         whole = {p.path for p in self.pieces if p.kind == "file"}
-        found = build_repo_map(self.ws, self.graph, seeds, remaining, self.counter.count, whole)
+        found = build_repo_map(self.ws, self.graph, seeds, remaining, self.counter.count, whole, ranked)
         if not found.text:
             return
         piece = Piece("", 0, found.text.count("\n") - 1, "repomap",
@@ -306,7 +320,7 @@ class _Builder:
             info = reader.file(path)
             content = reader.content(info.file_id) if info is not None else None
             if info is not None and content is not None:
-                found = _Source(path, info.file_id, content, line_starts_of(content))
+                found = _Source(path, info.file_id, content)
         self.sources[path] = found
         return found
 
@@ -317,7 +331,7 @@ class _Builder:
         cached = self.graph.store.token_counts({path: source.file_id}, self.counter.name)
         if path in cached:
             return cached[path]
-        count = self.counter.count(source.text.decode("utf-8", "replace"))
+        count = self.counter.count(source.whole())
         self.new_counts[path] = (source.file_id, count)
         return count
 

@@ -27,6 +27,13 @@ from ..store import Reader
 # Symbol kinds that own the code inside them: a call inside one is attributed to it.
 CALLER_KINDS = frozenset({"function", "method", "constructor", "class", "interface", "struct", "enum",
                           "namespace", "macro"})
+# Definitions that are weak evidence of a dependency: a use of `name` or `value` in another file is
+# more likely its own local than this field or variable.
+WEAK_KINDS = frozenset({"variable", "field", "property", "enum_member"})
+WEAK_WEIGHT = 0.2
+# Names that are locals by convention in every language the index covers.
+LOCAL_NAMES = frozenset({"self", "cls", "this", "args", "kwargs", "argv", "argc", "i", "j", "k", "n", "x", "y",
+                         "result", "value", "name", "data", "item", "key", "len", "size", "obj", "other"})
 # Symbol kinds worth a line in the repo map.
 MAP_KINDS = frozenset({"class", "interface", "struct", "enum", "function", "method", "constructor", "type",
                        "namespace", "macro", "constant"})
@@ -49,7 +56,7 @@ class FileFacts:
     path: str
     file_id: int
     language: str
-    defines: dict[str, int]  # name -> how many definitions of it the file holds
+    defines: dict[str, float]  # name -> 1.0 if a definition of it here is a function, class..., else 0.2
     uses: dict[str, int]  # name -> occurrences outside its own definitions
     calls: dict[str, list[CallSite]]  # callee name -> call sites
     imports: list[tuple[str, int, str]]  # (candidate key, line, module as written)
@@ -72,12 +79,13 @@ def file_facts(reader: Reader, path: str, file_id: int, language: str) -> FileFa
     symbols = reader.raw_symbols(file_id)
     content = reader.content(file_id) or b""
     line_starts = line_starts_of(content)
-    defines: Counter[str] = Counter()
+    defines: dict[str, float] = {}
     name_starts: set[int] = set()
     owners: list[tuple[int, int, str]] = []  # (start byte, end byte, qualified name), outer first
     for raw in symbols:
         name, kind, container = raw[0], raw[1], raw[2]
-        defines[name] += 1
+        weight = WEAK_WEIGHT if kind in WEAK_KINDS else 1.0
+        defines[name] = max(defines.get(name, 0.0), weight)
         name_line, name_col = raw[7], raw[8]
         if name_line < len(line_starts):
             name_starts.add(line_starts[name_line] + name_col)
@@ -114,7 +122,7 @@ def file_facts(reader: Reader, path: str, file_id: int, language: str) -> FileFa
     for module, imported, _alias, line in _raw_imports(reader, file_id):
         for key in import_keys(path, language, module, imported):
             imports.append((key, line, module))
-    return FileFacts(path, file_id, language, dict(defines), dict(uses), calls, imports)
+    return FileFacts(path, file_id, language, defines, dict(uses), calls, imports)
 
 
 def _raw_imports(reader: Reader, file_id: int) -> list[tuple[str, tuple[str, ...], str, int]]:

@@ -119,11 +119,12 @@ class CodeGraph:
                     return out
         return out
 
-    def callees(self, symbol: str) -> list[CallEdge]:
-        """What ``symbol``'s definitions call, each call resolved to its likely definitions."""
+    def callees(self, symbol: str, max_definitions: int = 50) -> list[CallEdge]:
+        """What ``symbol``'s definitions call, each call resolved to its likely definitions. A name
+        with more than ``max_definitions`` definitions (``__init__``) is answered for the first ones."""
         self.sync()
         out = []
-        for definition in self.require(symbol):
+        for definition in self.require(symbol)[:max_definitions]:
             facts = self.store.facts(definition.path)
             if facts is None:
                 continue
@@ -142,19 +143,26 @@ class CodeGraph:
     def resolve(self, name: str, from_path: str, imported: set[str] | None = None
                 ) -> tuple[tuple[Definition, ...], bool]:
         """Definitions a use of ``name`` in ``from_path`` most likely means: (definitions, ambiguous)."""
-        candidates = [Definition(p, s) for p, s in self.ws.definitions(name)]
-        if not candidates:
-            return (), False
-        local = [d for d in candidates if d.path == from_path]
-        if local:
-            return tuple(local), False
-        if imported:
-            near = [d for d in candidates if d.path in imported]
-            if near:
-                return tuple(near), False
-        if len(candidates) > MAX_TARGETS:
-            return (), True
-        return tuple(candidates), len({d.path for d in candidates}) > 1
+        with self.ws.store.read() as reader:
+            # Where the definitions are is cheap (the names table); their symbols are read only for
+            # the ones chosen, which matters for names defined in hundreds of files.
+            where = [(reader.path_of(file_id), file_id, index) for file_id, index in reader.definitions(name)]
+            where = [w for w in where if w[0] is not None]
+            chosen = [w for w in where if w[0] == from_path]
+            if not chosen and imported:
+                chosen = [w for w in where if w[0] in imported]
+            ambiguous = False
+            if not chosen:
+                if len(where) > MAX_TARGETS:
+                    return (), True
+                chosen, ambiguous = where, len({w[0] for w in where}) > 1
+            found = []
+            for path, file_id, index in chosen:
+                symbol = reader.symbol(file_id, index)
+                if symbol is not None and path is not None:
+                    found.append(Definition(path, symbol))
+        found.sort(key=lambda d: (d.path, d.symbol.span.start_line))
+        return tuple(found), ambiguous
 
     # -- files -----------------------------------------------------------------------------------
 

@@ -58,8 +58,10 @@ def file_block(ws: Workspace, path: str) -> tuple[str, int, int] | None:
 
 
 def build_repo_map(ws: Workspace, graph: CodeGraph, personalization: Mapping[str, float], budget: int,
-                   count: Callable[[str], int], exclude: Iterable[str] = ()) -> RepoMap:
-    """The map of the highest-ranked files that fits ``budget`` tokens (as measured by ``count``)."""
+                   count: Callable[[str], int], exclude: Iterable[str] = (),
+                   ranked: list[tuple[str, float]] | None = None) -> RepoMap:
+    """The map of the highest-ranked files that fits ``budget`` tokens (as measured by ``count``);
+    ``ranked`` is the PageRank order when the caller already has it for ``personalization``."""
     skip = set(exclude)
     blocks: list[str] = []
     shown: list[tuple[str, int, int]] = []
@@ -67,7 +69,7 @@ def build_repo_map(ws: Workspace, graph: CodeGraph, personalization: Mapping[str
     misses = 0
     if budget <= 0:
         return RepoMap("", 0, ())
-    for path, _score in graph.file_graph().ranked(personalization):
+    for path, _score in ranked if ranked is not None else graph.file_graph().ranked(personalization):
         if path in skip:
             continue
         block = file_block(ws, path)

@@ -6,7 +6,7 @@ about one name is a single prefix scan):
     meta    fingerprint of the engine state last synced, generation counter
     files   path -> file id of the version the graph has processed
     facts   path -> FileFacts record (msgpack)
-    defs    name \\0 path -> number of definitions of name in path
+    defs    name \\0 path -> weight of the definition (1 for functions, classes...; less for variables)
     uses    name \\0 path -> number of uses of name in path
     calls   name \\0 path -> call sites [[line, caller], ...]
     imps    candidate key \\0 path -> [[line, module], ...]
@@ -33,13 +33,14 @@ import lmdb
 import msgpack  # type: ignore[import-untyped]
 
 from ..errors import IndexError_
-from .facts import FileFacts, file_facts, key_matches, keys_matching
+from .facts import LOCAL_NAMES, FileFacts, file_facts, key_matches, keys_matching
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
 log = logging.getLogger(__name__)
 
+SCHEMA = 2  # bump when a record's layout changes: the graph is then rebuilt from the index
 MAP_SIZE = 1 << 34
 MAX_KEY = 500
 # A name defined in more files than this says nothing about which one a use means (`get`, `run`).
@@ -238,6 +239,10 @@ class GraphStore:
         if self.meta("fingerprint") == fingerprint:
             return SyncSummary(0, 0, 0, 0.0, self.generation)
         with ws.store.read() as reader, self.env.begin(write=True) as txn:
+            if txn.get(b"schema", db=self.db["meta"]) != pack(SCHEMA):
+                for name in _DBS:
+                    txn.drop(self.db[name], delete=False)
+                txn.put(b"schema", pack(SCHEMA), db=self.db["meta"])
             live = {info.path: (info.file_id, info.language) for info in reader.files()}
             known = {_kpath(k): unpack(v) for k, v in txn.cursor(db=self.db["files"])}
             gone = [p for p, fid in known.items() if live.get(p, (None,))[0] != fid]
@@ -284,9 +289,10 @@ class GraphStore:
 
 def _fingerprint(ws: Workspace) -> list[Any]:
     """Changes whenever the set of live (path, file id) changes: every new version takes a fresh id
-    (``next_id`` moves) and a removal alone lowers the file count."""
+    (``next_id`` moves) and a removal alone lowers the file count. The graph's own schema is part of it,
+    so a graph written by another layout is rebuilt."""
     with ws.store.read() as reader:
-        return [ws.store.meta("next_id", 1), reader.count("files")]
+        return [SCHEMA, ws.store.meta("next_id", 1), reader.count("files")]
 
 
 class _Writer:
@@ -324,10 +330,10 @@ class _Writer:
         pkey = _pkey(path)
         txn.put(pkey, pack(facts.file_id), db=db["files"])
         txn.put(pkey, pack(facts.to_record()), db=db["facts"])
-        for name, count in facts.defines.items():
+        for name, weight in facts.defines.items():
             key = _key(name, path)
             if key is not None:
-                txn.put(key, pack(count), db=db["defs"])
+                txn.put(key, pack(weight), db=db["defs"])
         for name, count in facts.uses.items():
             key = _key(name, path)
             if key is not None:
@@ -345,22 +351,22 @@ class _Writer:
                 txn.put(key, pack(rows), db=db["imps"])
         self._definers.clear()
 
-    def _scan(self, table: str, name: str) -> list[str]:
+    def _scan(self, table: str, name: str) -> list[tuple[str, Any]]:
         prefix = name.encode("utf-8", "surrogateescape") + b"\0"
         out = []
         with self.txn.cursor(db=self.db[table]) as cursor:
             if cursor.set_range(prefix):
-                for raw in cursor.iternext(keys=True, values=False):
+                for raw, value in cursor:
                     key = bytes(raw)
                     if not key.startswith(prefix):
                         break
-                    out.append(_kpath(key[len(prefix):]))
+                    out.append((_kpath(key[len(prefix):]), unpack(value)))
         return out
 
     def users(self, name: str) -> list[str]:
-        return self._scan("uses", name)
+        return [path for path, _count in self._scan("uses", name)]
 
-    def definers(self, name: str) -> list[str]:
+    def definers(self, name: str) -> list[tuple[str, float]]:
         found = self._definers.get(name)
         if found is None:
             found = self._definers[name] = self._scan("defs", name)
@@ -369,7 +375,7 @@ class _Writer:
     def importers(self, path: str) -> set[str]:
         out: set[str] = set()
         for key in keys_matching(path):
-            for importer in self._scan("imps", key):
+            for importer, _rows in self._scan("imps", key):
                 if key_matches(key, path):
                     out.add(importer)
         return out
@@ -378,8 +384,9 @@ class _Writer:
         """Weighted dependencies of ``path``: files defining the names it uses, and files it imports.
 
         A use of a name counts sqrt(occurrences) (one heavily used helper should not drown the rest),
-        split evenly between the files that define it; calls count a bit more than mentions; names the
-        file defines itself, and names defined almost everywhere, say nothing about dependencies.
+        split evenly between the files that define it, and less when the definition there is only a
+        variable or field; calls count a bit more than mentions; names the file defines itself, names
+        defined almost everywhere, and conventional locals (`self`, `i`) say nothing about dependencies.
         """
         raw = self.txn.get(_pkey(path), db=self.db["facts"])
         if raw is None:
@@ -387,15 +394,15 @@ class _Writer:
         facts = FileFacts.from_record(path, unpack(raw))
         weights: dict[str, float] = defaultdict(float)
         for name, count in facts.uses.items():
-            if name in facts.defines:
+            if name in facts.defines or name in LOCAL_NAMES or len(name) < 3:
                 continue
             definers = self.definers(name)
             if not definers or len(definers) > MAX_DEFINERS:
                 continue
             weight = math.sqrt(count) / len(definers) * (CALL_FACTOR if name in facts.calls else 1.0)
-            for target in definers:
+            for target, strength in definers:
                 if target != path:
-                    weights[target] += weight
+                    weights[target] += weight * strength
         for key, _line, _module in facts.imports:
             for target in paths.resolve(key, path):
                 weights[target] += IMPORT_WEIGHT

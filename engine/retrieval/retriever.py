@@ -102,8 +102,8 @@ class Retriever:
             rankings["graph"] = self._graph(query, rankings)
         return Signals(rankings, best_line, chunks, symbol_lines)
 
-    def rank_files(self, query: RetrievalQuery, limit: int = 20) -> list[RankedFile]:
-        signals = self.signals(query)
+    def rank_files(self, query: RetrievalQuery, limit: int = 20, signals: Signals | None = None) -> list[RankedFile]:
+        signals = signals or self.signals(query)
         fused = fuse(signals.rankings, self.weights, limit=limit)
         return [RankedFile(f.key, round(f.score, 6), signals.best_line.get(f.key, 0), f.ranks) for f in fused]
 
