@@ -127,12 +127,17 @@ def _block_key(context_id: str, index: int) -> bytes:
 
 
 class _Writer:
-    """Accumulates a context's text and writes it block by block, each block in its own transaction
-    (so an async upload can await between blocks without holding LMDB's write lock)."""
+    """Accumulates a context's text and writes it block by block.
 
-    def __init__(self, store: ContextStore, context_id: str) -> None:
+    A synchronous caller writes everything in one transaction (one commit; a failure aborts it and
+    leaves nothing). An async upload (``own_txn=False``) writes each block in its own transaction, so it
+    can await between blocks without holding LMDB's write lock across threads; its blocks are visible
+    only through the record written last, and deleted if it fails."""
+
+    def __init__(self, store: ContextStore, context_id: str, own_txn: bool = True) -> None:
         self.store = store
         self.context_id = context_id
+        self.txn: lmdb.Transaction | None = store.env.begin(write=True) if own_txn else None
         self.buffer = bytearray()
         self.blocks = 0
         self.size = 0
@@ -157,8 +162,12 @@ class _Writer:
 
     def _flush(self, block: bytes) -> None:
         frame = self.compressor.compress(block)
-        with self.store.env.begin(write=True, db=self.store.db["blocks"]) as txn:
-            txn.put(_block_key(self.context_id, self.blocks), frame)
+        key = _block_key(self.context_id, self.blocks)
+        if self.txn is not None:
+            self.txn.put(key, frame, db=self.store.db["blocks"])
+        else:
+            with self.store.env.begin(write=True, db=self.store.db["blocks"]) as txn:
+                txn.put(key, frame)
         self.blocks += 1
         self.compressed += len(frame)
 
@@ -175,15 +184,26 @@ class _Writer:
                            self.size, self.compressed + len(pieces), self.blocks, settings.block_size,
                            len(self.pieces), self.sha.hexdigest(), request)
         key = self.context_id.encode()
-        with self.store.env.begin(write=True) as txn:
+        txn = self.txn if self.txn is not None else self.store.env.begin(write=True)
+        try:
             txn.put(key, pieces, db=self.store.db["pieces"])
             if expires is not None:
                 txn.put(_TIME.pack(expires) + key, b"", db=self.store.db["expiry"])
             txn.put(key, msgpack.packb(info._record()), db=self.store.db["meta"])
+        except BaseException:
+            txn.abort()
+            self.txn = None
+            raise
+        txn.commit()
+        self.txn = None
         return info
 
     def abort(self) -> None:
-        self.store._delete_blocks(self.context_id)
+        if self.txn is not None:
+            self.txn.abort()
+            self.txn = None
+        else:
+            self.store._delete_blocks(self.context_id)
 
 
 class ContextStore:
@@ -256,7 +276,7 @@ class ContextStore:
                                    source: str = "user-upload", type_: str = "document",
                                    counter: TokenCounter | None = None) -> ContextInfo:
         """:meth:`create_from_content` for an async stream (an HTTP or WebSocket upload)."""
-        upload = _Upload(self, max_tokens, counter)
+        upload = _Upload(self, max_tokens, counter, own_txn=False)
         try:
             async for chunk in content:
                 await asyncio.to_thread(upload.feed, bytes(chunk))
@@ -532,12 +552,13 @@ class ContextStore:
 class _Upload:
     """Uploaded text on its way in: cut at line ends into pieces, counted, refused past the limit."""
 
-    def __init__(self, store: ContextStore, max_tokens: int | None, counter: TokenCounter | None) -> None:
+    def __init__(self, store: ContextStore, max_tokens: int | None, counter: TokenCounter | None,
+                 own_txn: bool = True) -> None:
         limit = store.settings.max_tokens if max_tokens is None else max_tokens
         check_budget(limit, store.settings.max_tokens)
         self.limit = limit
         self.counter = counter or counter_for(None, store.settings.tokenizer_dir)
-        self.writer = _Writer(store, new_id())
+        self.writer = _Writer(store, new_id(), own_txn)
         self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
         self.pending = ""
         self.tokens = 0
