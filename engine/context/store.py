@@ -411,24 +411,37 @@ class ContextStore:
             raise ContextCorrupt(f"context {context_id} does not match its checksum")
 
     async def stream(self, context_id: str, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        """Async iterator over the text in ``chunk_size``-byte chunks (64 KiB default). Blocks are read
-        and decompressed in a worker thread, one at a time, so memory stays bounded by the block size
-        whatever the context's size; a slow consumer simply pauses the reading."""
+        """Async iterator over the text in ``chunk_size``-byte chunks (64 KiB default).
+
+        Blocks are read and decompressed in a worker thread, the next one while the current one's
+        chunks are consumed, so memory stays bounded by two blocks whatever the context's size, and a
+        slow consumer simply pauses the reading. Raises ContextCorrupt (after the chunks read so far)
+        when a block is damaged or the whole does not match its checksum."""
         info = await asyncio.to_thread(self.get, context_id)
         size = _chunk_size(chunk_size or self.settings.chunk_size)
         sha = hashlib.sha256()
-        pending = bytearray()
-        for index in range(info.blocks):
-            block = await asyncio.to_thread(self._block, info, index)
-            sha.update(block)
-            pending += block
-            del block
-            while len(pending) >= size:
-                chunk = bytes(pending[:size])
-                del pending[:size]
-                yield chunk
-        if pending:
-            yield bytes(pending)
+        pending = b""
+        following = asyncio.ensure_future(asyncio.to_thread(self._block, info, 0)) if info.blocks else None
+        try:
+            for index in range(info.blocks):
+                assert following is not None
+                block = await following
+                following = (asyncio.ensure_future(asyncio.to_thread(self._block, info, index + 1))
+                             if index + 1 < info.blocks else None)
+                sha.update(block)
+                data = pending + block if pending else block
+                del block
+                last = index + 1 == info.blocks
+                whole = len(data) if last else len(data) - len(data) % size
+                view = memoryview(data)
+                for offset in range(0, whole, size):
+                    yield bytes(view[offset:offset + size])
+                pending = bytes(view[whole:])
+                view.release()
+                del data
+        finally:
+            if following is not None:
+                following.cancel()
         if sha.hexdigest() != info.sha256:
             raise ContextCorrupt(f"context {context_id} does not match its checksum")
 

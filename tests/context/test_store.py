@@ -58,6 +58,11 @@ async def test_built_context_round_trip(indexed: Workspace, store: ContextStore)
     chunks = await collect(store.stream(info.context_id))
     assert b"".join(chunks).decode() == context.text()
     assert {len(c) for c in chunks[:-1]} == {1000} and 0 < len(chunks[-1]) <= 1000
+    # A consumer that stops early: the stream closes cleanly, the prefetch is cancelled.
+    stream = store.stream(info.context_id, 100)
+    first = await anext(stream)
+    await stream.aclose()
+    assert first == context.text().encode()[:100]
     texts = [t async for t in store.stream_text(info.context_id, 7)]
     assert "".join(texts) == context.text()
 
