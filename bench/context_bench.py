@@ -46,7 +46,7 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
 
 
 def p(times: list[float], q: float) -> float:
-    return times[min(len(times) - 1, int(round(q * (len(times) - 1))))]
+    return times[min(len(times) - 1, round(q * (len(times) - 1)))]
 
 
 def ms(times: list[float]) -> str:
@@ -70,8 +70,14 @@ def main() -> int:
 
 def run(args: argparse.Namespace, work: Path) -> int:
     from nexus.engine import Workspace
-    from nexus.engine.context import (MAX_BUDGET, ContextRequest, ContextSettings, ContextStore, build_context,
-                                      counter_for)
+    from nexus.engine.context import (
+        MAX_BUDGET,
+        ContextRequest,
+        ContextSettings,
+        ContextStore,
+        build_context,
+        counter_for,
+    )
     from nexus.engine.graph import CodeGraph, sync
 
     root = work / "stdlib"
@@ -129,7 +135,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
           f"(ratio {info.size / info.compressed_size:.2f}, zstd level 3, {info.blocks} blocks)")
     for budget in (8_000, 32_000, 128_000):
         small = ContextRequest(request.query, request.path, request.line, budget=budget, use_mtime=False)
-        times, built = timed(lambda: build_context(ws, small, counter=counter), args.runs)
+        times, built = timed(lambda request=small: build_context(ws, request, counter=counter), args.runs)
         print(f"build {budget // 1000}k (warm){'':<17} {ms(times)}   -> {built.token_count:,} tokens")
 
     async def consume() -> int:
@@ -153,9 +159,9 @@ def run(args: argparse.Namespace, work: Path) -> int:
         total = 0
         with store.env.begin(db=store.db["blocks"]) as txn:
             for index in range(info.blocks):
-                from nexus.engine.context.store import _block_key
+                from nexus.engine.context.records import block_key
 
-                total += len(decompressor.decompress(txn.get(_block_key(info.context_id, index))))
+                total += len(decompressor.decompress(txn.get(block_key(info.context_id, index))))
         return total
 
     plains, _ = timed(plain, args.runs)

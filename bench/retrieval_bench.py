@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
-
 from nexus.engine import Workspace
 from nexus.engine.graph import sync
 from nexus.engine.retrieval import RetrievalQuery, Retriever

@@ -20,13 +20,9 @@ import asyncio
 import codecs
 import hashlib
 import logging
-import re
-import struct
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,176 +30,26 @@ import lmdb
 import msgpack  # type: ignore[import-untyped]
 import zstandard
 
-from ..errors import NexusError
-from .model import (
-    Context,
-    ContextCorrupt,
-    ContextError,
-    ContextNotFound,
-    ContextTooLarge,
-    Piece,
-    check_budget,
+from .model import Context, ContextCorrupt, ContextError, ContextNotFound, check_budget
+from .records import (
+    TIME,
+    ContextInfo,
+    StoredPiece,
+    block_key,
+    check_chunk_size,
+    check_id,
+    new_id,
+    with_tokens,
 )
 from .settings import ContextSettings
 from .tokens import TokenCounter, counter_for
+from .writer import Upload, Writer, chunks_of
 
 log = logging.getLogger(__name__)
 
 MAP_SIZE = 1 << 38
 _DBS = ("meta", "pieces", "blocks", "expiry")
-_ID = re.compile(r"^ctx-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_BLOCK = struct.Struct(">I")
-_TIME = struct.Struct(">d")
-UPLOAD_PIECE = 64 * 1024  # uploaded text is cut into pieces of about this size, at line ends
 ORPHAN_AGE = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class ContextInfo:
-    """A stored context's metadata; ``to_json`` is the seed's /api/context/create reply, extended."""
-
-    context_id: str
-    source: str
-    type: str
-    created_at: float
-    expires_at: float | None
-    token_count: int
-    tokenizer: str
-    exact: bool
-    budget: int | None
-    size: int  # bytes of text
-    compressed_size: int
-    blocks: int
-    block_size: int
-    pieces: int
-    sha256: str
-    request: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"contextId": self.context_id, "tokenCount": self.token_count, "compressed": True,
-                "metadata": {"type": self.type, "source": self.source}, "createdAt": self.created_at,
-                "expiresAt": self.expires_at, "bytes": self.size, "compressedBytes": self.compressed_size,
-                "pieces": self.pieces, "tokenizer": self.tokenizer, "exact": self.exact, "budget": self.budget,
-                "request": self.request}
-
-    def _record(self) -> list[Any]:
-        return [1, self.source, self.type, self.created_at, self.expires_at, self.token_count, self.tokenizer,
-                self.exact, self.budget, self.size, self.compressed_size, self.blocks, self.block_size,
-                self.pieces, self.sha256, self.request]
-
-    @classmethod
-    def _from_record(cls, context_id: str, record: list[Any]) -> ContextInfo:
-        (_version, source, type_, created, expires, tokens, tokenizer, exact, budget, size, compressed, blocks,
-         block_size, pieces, sha256, request) = record
-        return cls(context_id, source, type_, created, expires, tokens, tokenizer, exact, budget, size,
-                   compressed, blocks, block_size, pieces, sha256, request)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPiece:
-    path: str
-    start_line: int
-    end_line: int
-    kind: str
-    reason: str
-    score: float
-    tokens: int
-    hash: str
-    offset: int  # byte offset of the rendered piece in the context's text
-    length: int  # bytes
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "startLine": self.start_line + 1, "endLine": self.end_line + 1,
-                "kind": self.kind, "reason": self.reason, "score": self.score, "tokens": self.tokens,
-                "hash": self.hash, "offset": self.offset, "length": self.length}
-
-
-def new_id() -> str:
-    return f"ctx-{uuid.uuid4()}"
-
-
-def _block_key(context_id: str, index: int) -> bytes:
-    return context_id.encode() + _BLOCK.pack(index)
-
-
-class _Writer:
-    """Accumulates a context's text and writes it block by block.
-
-    A synchronous caller writes everything in one transaction (one commit; a failure aborts it and
-    leaves nothing). An async upload (``own_txn=False``) writes each block in its own transaction, so it
-    can await between blocks without holding LMDB's write lock across threads; its blocks are visible
-    only through the record written last, and deleted if it fails."""
-
-    def __init__(self, store: ContextStore, context_id: str, own_txn: bool = True) -> None:
-        self.store = store
-        self.context_id = context_id
-        self.txn: lmdb.Transaction | None = store.env.begin(write=True) if own_txn else None
-        self.buffer = bytearray()
-        self.blocks = 0
-        self.size = 0
-        self.compressed = 0
-        self.sha = hashlib.sha256()
-        self.pieces: list[list[Any]] = []
-        self.compressor = zstandard.ZstdCompressor(level=store.settings.compression_level, write_checksum=True)
-
-    def add_piece(self, piece: Piece | StoredPiece, data: bytes) -> None:
-        self.pieces.append([piece.path, piece.start_line, piece.end_line, piece.kind, piece.reason,
-                            float(piece.score), piece.tokens, piece.hash, self.size, len(data)])
-        self.write(data)
-
-    def write(self, data: bytes) -> None:
-        self.size += len(data)
-        self.sha.update(data)
-        self.buffer += data
-        block_size = self.store.settings.block_size
-        while len(self.buffer) >= block_size:
-            self._flush(bytes(self.buffer[:block_size]))
-            del self.buffer[:block_size]
-
-    def _flush(self, block: bytes) -> None:
-        frame = self.compressor.compress(block)
-        key = _block_key(self.context_id, self.blocks)
-        if self.txn is not None:
-            self.txn.put(key, frame, db=self.store.db["blocks"])
-        else:
-            with self.store.env.begin(write=True, db=self.store.db["blocks"]) as txn:
-                txn.put(key, frame)
-        self.blocks += 1
-        self.compressed += len(frame)
-
-    def finish(self, source: str, type_: str, tokens: int, tokenizer: str, exact: bool, budget: int | None,
-               request: dict[str, Any] | None) -> ContextInfo:
-        if self.buffer:
-            self._flush(bytes(self.buffer))
-            self.buffer.clear()
-        settings = self.store.settings
-        now = time.time()
-        expires = now + settings.ttl if settings.ttl > 0 else None
-        pieces = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(msgpack.packb(self.pieces))
-        info = ContextInfo(self.context_id, source, type_, now, expires, tokens, tokenizer, exact, budget,
-                           self.size, self.compressed + len(pieces), self.blocks, settings.block_size,
-                           len(self.pieces), self.sha.hexdigest(), request)
-        key = self.context_id.encode()
-        txn = self.txn if self.txn is not None else self.store.env.begin(write=True)
-        try:
-            txn.put(key, pieces, db=self.store.db["pieces"])
-            if expires is not None:
-                txn.put(_TIME.pack(expires) + key, b"", db=self.store.db["expiry"])
-            txn.put(key, msgpack.packb(info._record()), db=self.store.db["meta"])
-        except BaseException:
-            txn.abort()
-            self.txn = None
-            raise
-        txn.commit()
-        self.txn = None
-        return info
-
-    def abort(self) -> None:
-        if self.txn is not None:
-            self.txn.abort()
-            self.txn = None
-        else:
-            self.store._delete_blocks(self.context_id)
 
 
 class ContextStore:
@@ -243,7 +89,7 @@ class ContextStore:
 
     def put(self, context: Context, source: str = "request", type_: str = "code") -> ContextInfo:
         """Store a built context."""
-        writer = _Writer(self, new_id())
+        writer = Writer(self, new_id())
         try:
             for piece in context.pieces:
                 writer.add_piece(piece, piece.render().encode("utf-8", "surrogateescape"))
@@ -261,9 +107,9 @@ class ContextStore:
                             counter: TokenCounter | None = None) -> ContextInfo:
         """Store uploaded text (a string, bytes, or an iterable of byte chunks), refusing it with
         ContextTooLarge as soon as it exceeds ``max_tokens`` (default: the store's maximum)."""
-        upload = _Upload(self, max_tokens, counter)
+        upload = Upload(self, max_tokens, counter)
         try:
-            for chunk in _chunks(content):
+            for chunk in chunks_of(content):
                 upload.feed(chunk)
             info = upload.finish(source, type_)
         except BaseException:
@@ -276,7 +122,7 @@ class ContextStore:
                                    source: str = "user-upload", type_: str = "document",
                                    counter: TokenCounter | None = None) -> ContextInfo:
         """:meth:`create_from_content` for an async stream (an HTTP or WebSocket upload)."""
-        upload = _Upload(self, max_tokens, counter, own_txn=False)
+        upload = Upload(self, max_tokens, counter, own_txn=False)
         try:
             async for chunk in content:
                 await asyncio.to_thread(upload.feed, bytes(chunk))
@@ -298,7 +144,7 @@ class ContextStore:
         recount = counter if len(tokenizers) > 1 else None
         if recount is None and len(tokenizers) > 1:
             recount = counter_for(None, self.settings.tokenizer_dir)
-        writer = _Writer(self, new_id())
+        writer = Writer(self, new_id())
         seen: set[str] = set()
         total = 0
         try:
@@ -311,7 +157,7 @@ class ContextStore:
                         continue
                     seen.add(piece.hash)
                     total += tokens
-                    writer.add_piece(_with_tokens(piece, tokens), data)
+                    writer.add_piece(with_tokens(piece, tokens), data)
             first = infos[0]
             tokenizer = first.tokenizer if recount is None else recount.name
             exact = all(i.exact for i in infos) if recount is None else recount.exact
@@ -326,7 +172,7 @@ class ContextStore:
 
     def get(self, context_id: str) -> ContextInfo:
         """The context's metadata; ContextNotFound when unknown or expired, ContextCorrupt when damaged."""
-        key = _check_id(context_id)
+        key = check_id(context_id)
         with self.env.begin(db=self.db["meta"]) as txn:
             raw = txn.get(key)
         if raw is None:
@@ -395,7 +241,7 @@ class ContextStore:
     def iter_bytes(self, context_id: str, chunk_size: int | None = None) -> Iterator[bytes]:
         """The context's text in chunks of ``chunk_size`` bytes (the last may be shorter)."""
         info = self.get(context_id)
-        size = _chunk_size(chunk_size or self.settings.chunk_size)
+        size = check_chunk_size(chunk_size or self.settings.chunk_size)
         sha = hashlib.sha256()
         pending = bytearray()
         for index in range(info.blocks):
@@ -418,7 +264,7 @@ class ContextStore:
         slow consumer simply pauses the reading. Raises ContextCorrupt (after the chunks read so far)
         when a block is damaged or the whole does not match its checksum."""
         info = await asyncio.to_thread(self.get, context_id)
-        size = _chunk_size(chunk_size or self.settings.chunk_size)
+        size = check_chunk_size(chunk_size or self.settings.chunk_size)
         sha = hashlib.sha256()
         pending = b""
         following = asyncio.ensure_future(asyncio.to_thread(self._block, info, 0)) if info.blocks else None
@@ -459,7 +305,7 @@ class ContextStore:
     # -- deleting --------------------------------------------------------------------------------
 
     def delete(self, context_id: str) -> None:
-        key = _check_id(context_id)
+        key = check_id(context_id)
         with self.env.begin(write=True) as txn:
             raw = txn.get(key, db=self.db["meta"])
             if raw is None:
@@ -474,7 +320,7 @@ class ContextStore:
             cursor = txn.cursor(db=self.db["expiry"])
             due = []
             for key in cursor.iternext(keys=True, values=False):
-                if _TIME.unpack(key[:8])[0] > now:
+                if TIME.unpack(key[:8])[0] > now:
                     break
                 due.append(bytes(key))
             for key in due:
@@ -494,7 +340,7 @@ class ContextStore:
         except (ValueError, TypeError, IndexError, msgpack.UnpackException):
             expires = None
         if expires is not None:
-            txn.delete(_TIME.pack(expires) + key, db=self.db["expiry"])
+            txn.delete(TIME.pack(expires) + key, db=self.db["expiry"])
         txn.delete(key, db=self.db["meta"])
         txn.delete(key, db=self.db["pieces"])
         self._delete_blocks(context_id, txn)
@@ -525,8 +371,8 @@ class ContextStore:
                 marker = b"orphan:" + context_id.encode()
                 seen = txn.get(marker, db=self.db["meta"])
                 if seen is None:
-                    txn.put(marker, _TIME.pack(now), db=self.db["meta"])
-                elif now - _TIME.unpack(seen)[0] > ORPHAN_AGE:
+                    txn.put(marker, TIME.pack(now), db=self.db["meta"])
+                elif now - TIME.unpack(seen)[0] > ORPHAN_AGE:
                     self._delete_blocks(context_id, txn)
                     txn.delete(marker, db=self.db["meta"])
 
@@ -534,7 +380,7 @@ class ContextStore:
 
     def _block(self, info: ContextInfo, index: int) -> bytes:
         with self.env.begin(db=self.db["blocks"]) as txn:
-            frame = txn.get(_block_key(info.context_id, index))
+            frame = txn.get(block_key(info.context_id, index))
             if frame is None:
                 raise ContextCorrupt(f"context {info.context_id} is missing block {index} of {info.blocks}")
             try:
@@ -562,82 +408,4 @@ class ContextStore:
             base += drop
 
 
-class _Upload:
-    """Uploaded text on its way in: cut at line ends into pieces, counted, refused past the limit."""
-
-    def __init__(self, store: ContextStore, max_tokens: int | None, counter: TokenCounter | None,
-                 own_txn: bool = True) -> None:
-        limit = store.settings.max_tokens if max_tokens is None else max_tokens
-        check_budget(limit, store.settings.max_tokens)
-        self.limit = limit
-        self.counter = counter or counter_for(None, store.settings.tokenizer_dir)
-        self.writer = _Writer(store, new_id(), own_txn)
-        self.decoder = codecs.getincrementaldecoder("utf-8")("strict")
-        self.pending = ""
-        self.tokens = 0
-        self.part = 0
-        self.line = 0
-
-    def feed(self, chunk: bytes) -> None:
-        try:
-            self.pending += self.decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
-            raise ContextError(f"uploaded content is not valid UTF-8 (byte {exc.start} of a chunk)") from exc
-        while len(self.pending) >= UPLOAD_PIECE:
-            cut = self.pending.rfind("\n", 0, UPLOAD_PIECE) + 1 or UPLOAD_PIECE
-            self._piece(self.pending[:cut])
-            self.pending = self.pending[cut:]
-
-    def _piece(self, text: str) -> None:
-        tokens = self.counter.count(text)
-        if self.tokens + tokens > self.limit:
-            raise ContextTooLarge(f"the content is more than {self.limit:,} tokens (the context size limit); "
-                                  "nothing was stored")
-        self.tokens += tokens
-        lines = text.count("\n")
-        end = self.line + max(lines - (1 if text.endswith("\n") else 0), 0)
-        piece = Piece("", self.line, end, "upload", f"uploaded content, part {self.part + 1}", 0.0, text, tokens)
-        self.writer.add_piece(piece, text.encode("utf-8", "surrogatepass"))
-        self.line += lines
-        self.part += 1
-
-    def finish(self, source: str, type_: str) -> ContextInfo:
-        try:
-            self.pending += self.decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            raise ContextError("uploaded content ends inside a UTF-8 character") from exc
-        if self.pending:
-            self._piece(self.pending)
-            self.pending = ""
-        return self.writer.finish(source, type_, self.tokens, self.counter.name, self.counter.exact, self.limit,
-                                  None)
-
-
-def _chunks(content: str | bytes | Iterable[bytes]) -> Iterable[bytes]:
-    if isinstance(content, str):
-        data = content.encode("utf-8", "surrogatepass")
-        return (data[i:i + UPLOAD_PIECE] for i in range(0, len(data), UPLOAD_PIECE))
-    if isinstance(content, (bytes, bytearray, memoryview)):
-        data = bytes(content)
-        return (data[i:i + UPLOAD_PIECE] for i in range(0, len(data), UPLOAD_PIECE))
-    return content
-
-
-def _with_tokens(piece: StoredPiece, tokens: int) -> StoredPiece:
-    return StoredPiece(piece.path, piece.start_line, piece.end_line, piece.kind, piece.reason, piece.score,
-                       tokens, piece.hash, piece.offset, piece.length)
-
-
-def _chunk_size(size: int) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ContextError(f"the chunk size must be a positive number of bytes, not {size!r}")
-    return size
-
-
-def _check_id(context_id: str) -> bytes:
-    if not isinstance(context_id, str) or not _ID.match(context_id):
-        raise ContextNotFound(f"{context_id!r} is not a context id (ctx-<uuid>)")
-    return context_id.encode()
-
-
-__all__ = ["ContextInfo", "ContextStore", "NexusError", "StoredPiece", "new_id"]
+__all__ = ["ContextInfo", "ContextStore", "StoredPiece", "new_id"]

@@ -301,7 +301,7 @@ class _Writer:
     def __init__(self, store: GraphStore, txn: lmdb.Transaction) -> None:
         self.txn = txn
         self.db = store.db
-        self._definers: dict[str, list[str]] = {}
+        self._definers: dict[str, list[tuple[str, Any]]] = {}
 
     def remove(self, path: str) -> FileFacts | None:
         txn, db = self.txn, self.db

@@ -21,7 +21,7 @@ from nexus.engine.context import (
     build_context,
     counter_for,
 )
-from nexus.engine.context.store import _block_key
+from nexus.engine.context.records import block_key
 
 
 @pytest.fixture
@@ -151,15 +151,15 @@ def test_delete_expire_and_unknown_ids(tmp_path: Path) -> None:
 async def test_corruption_is_reported_and_nothing_is_deleted(store: ContextStore) -> None:
     info = store.create_from_content("some text\n" * 3000)
     with store.env.begin(write=True, db=store.db["blocks"]) as txn:
-        frame = bytearray(txn.get(_block_key(info.context_id, 1)))
+        frame = bytearray(txn.get(block_key(info.context_id, 1)))
         frame[len(frame) // 2] ^= 0xFF
-        txn.put(_block_key(info.context_id, 1), bytes(frame))
+        txn.put(block_key(info.context_id, 1), bytes(frame))
     with pytest.raises(ContextCorrupt, match="block 1 is damaged"):
         store.text(info.context_id)
     with pytest.raises(ContextCorrupt, match="block 1"):
         await collect(store.stream(info.context_id))
     with store.env.begin(write=True, db=store.db["blocks"]) as txn:
-        txn.delete(_block_key(info.context_id, 2))
+        txn.delete(block_key(info.context_id, 2))
     with pytest.raises(ContextCorrupt, match="missing block 2"):
         store.read(info.context_id, info.block_size * 2, 10)
     assert store.get(info.context_id).context_id == info.context_id  # still there, for inspection
@@ -172,10 +172,10 @@ async def test_corruption_is_reported_and_nothing_is_deleted(store: ContextStore
 def test_orphan_blocks_of_a_crashed_upload_are_swept(store: ContextStore) -> None:
     orphan = "ctx-11111111-2222-3333-4444-555555555555"
     with store.env.begin(write=True, db=store.db["blocks"]) as txn:
-        txn.put(_block_key(orphan, 0), b"junk")
+        txn.put(block_key(orphan, 0), b"junk")
     now = time.time()
     store.expire(now)
-    assert block_keys(store) == [_block_key(orphan, 0)]  # first sighting: maybe an upload in flight
+    assert block_keys(store) == [block_key(orphan, 0)]  # first sighting: maybe an upload in flight
     store.expire(now + 3601)
     assert block_keys(store) == []
 
