@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import click
-from rich.progress import (BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
-                           TransferSpeedColumn)
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from nexus.engine import IndexSummary, NexusError, Workspace

@@ -29,7 +29,7 @@ class WorkspaceError(NexusError):
     pass
 
 
-class IndexError_(NexusError):  # noqa: N801 - the builtin IndexError means something else
+class IndexError_(NexusError):
     pass
 
 

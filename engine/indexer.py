@@ -99,6 +99,7 @@ class Indexer:
 
     def run(self) -> IndexSummary:
         started = time.perf_counter()
+        self.search.writer(bulk=True)
         summary = IndexSummary(str(self.ws.root), rebuilt=self.ws.rebuilt_reason)
         summary.repaired = self.repair()
         self.progress(Progress("scanning", 0, 0, 0, 0))
@@ -106,7 +107,10 @@ class Indexer:
         candidates: list[Candidate] = []
         rejected: list[Rejected] = []
         for found in walker.walk():
-            (candidates if isinstance(found, Candidate) else rejected).append(found)
+            if isinstance(found, Candidate):
+                candidates.append(found)
+            else:
+                rejected.append(found)
         if rejected and rejected[0].path == "" and not candidates:
             summary.skipped.append(Skipped(".", rejected[0].reason))
             return summary
@@ -196,7 +200,7 @@ class Indexer:
     def _write(self, tasks: list[Task], results: list[FileVersion | Outcome], summary: IndexSummary) -> None:
         versions: list[FileVersion] = []
         with self.store.write() as batch:
-            for task, result in zip(tasks, results):
+            for task, result in zip(tasks, results, strict=True):
                 if isinstance(result, FileVersion):
                     self._note_old(batch.put_file(result))
                     self._uncommitted.append(result.file_id)

@@ -8,6 +8,7 @@ while the C grammar rejects the C++ found in many `.h` files.
 from __future__ import annotations
 
 import functools
+import importlib
 import threading
 from pathlib import PurePath
 
@@ -50,31 +51,21 @@ def expand_language(name: str) -> tuple[str, ...]:
 @functools.cache
 def grammar(name: str) -> ts.Language:
     """The tree-sitter Language for a grammar name (loaded once per process)."""
-    if name == "python":
-        import tree_sitter_python as mod
-
-        return ts.Language(mod.language())
-    if name == "javascript":
-        import tree_sitter_javascript as mod
-
-        return ts.Language(mod.language())
     if name in ("typescript", "tsx"):
-        import tree_sitter_typescript as tsmod
+        import tree_sitter_typescript
 
-        return ts.Language(tsmod.language_typescript() if name == "typescript" else tsmod.language_tsx())
-    if name == "java":
-        import tree_sitter_java as mod
+        return ts.Language(tree_sitter_typescript.language_typescript() if name == "typescript"
+                           else tree_sitter_typescript.language_tsx())
+    module = _GRAMMAR_MODULES.get(name)
+    if module is None:
+        raise ValueError(f"no grammar for {name!r}")
+    return ts.Language(importlib.import_module(module).language())
 
-        return ts.Language(mod.language())
-    if name == "cpp":
-        import tree_sitter_cpp as mod
 
-        return ts.Language(mod.language())
-    if name == "c":
-        import tree_sitter_c as mod
-
-        return ts.Language(mod.language())
-    raise ValueError(f"no grammar for {name!r}")
+_GRAMMAR_MODULES = {
+    "python": "tree_sitter_python", "javascript": "tree_sitter_javascript", "java": "tree_sitter_java",
+    "cpp": "tree_sitter_cpp", "c": "tree_sitter_c",
+}
 
 
 _local = threading.local()

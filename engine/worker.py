@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 
 import zstandard
+from msgpack import packb
 
 from .model import CellSpan
 from .parsing import extract, notebook_source
@@ -116,11 +117,11 @@ def build_version(path: str, file_id: int, language: str, data: bytes, digest: s
     found = extract(language, text)
     if found.error_count and status == "ok":
         status = "syntax-errors"
-    refs = found.refs.tobytes()
     docs = documents_json(file_id, path, language, text, found.symbols, found.chunks, found.ref_names)
     return FileVersion(
         path=path, file_id=file_id, size=len(data), mtime_ns=mtime_ns, content_hash=digest,
         language=language, status=status, error_count=found.error_count,
-        content_z=_compressor().compress(text), symbols=found.symbols, imports=found.imports,
-        ref_names=found.ref_names, refs=refs, chunks=found.chunks, cells=cells, docs=docs,
+        content_z=_compressor().compress(text), symbols=packb(found.symbols), imports=packb(found.imports),
+        refs=packb([found.ref_names, found.refs.tobytes()]), chunks=packb(found.chunks),
+        symbol_count=len(found.symbols), chunk_count=len(found.chunks), cells=cells, docs=docs,
     )

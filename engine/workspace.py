@@ -25,7 +25,7 @@ from .parsing import CALL_BIT
 from .search.index import SearchIndex
 from .search.names import fuzzy_score
 from .settings import IndexSettings
-from .store import SCHEMA_VERSION, SchemaMismatch, Store
+from .store import SCHEMA_VERSION, Reader, SchemaMismatch, Store
 from .worker import Limits, Outcome, build_version, content_hash
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,7 @@ class Workspace:
                 with self.store.write() as batch:
                     batch.clear_pending([i for i in (old, None if isinstance(result, Outcome) else file_id) if i])
             finally:
+                self.search_index.close_writer()  # Tantivy's own lock must not outlive ours
                 self.lock.release()
         return None if isinstance(result, Outcome) else self.file_info(rel)
 
@@ -180,6 +181,7 @@ class Workspace:
                     with self.store.write() as batch:
                         batch.clear_pending([old])
             finally:
+                self.search_index.close_writer()
                 self.lock.release()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -205,11 +207,11 @@ class Workspace:
         with self.store.read() as reader:
             return list(reader.files())
 
-    def _require(self, reader: Any, path: str) -> FileInfo:
+    def _require(self, reader: Reader, path: str) -> FileInfo:
         info = reader.file(self.relative(path))
         if info is None:
             raise NotFoundError(f"{path} is not in the index")
-        return info  # type: ignore[no-any-return]
+        return info
 
     def text(self, path: str) -> str:
         """The indexed text of a file (for a notebook: its code cells joined)."""
@@ -220,15 +222,15 @@ class Workspace:
 
     def symbols(self, path: str) -> list[Symbol]:
         with self.store.read() as reader:
-            return reader.symbols(self._require(reader, path).file_id)  # type: ignore[no-any-return]
+            return reader.symbols(self._require(reader, path).file_id)
 
     def imports(self, path: str) -> list[Import]:
         with self.store.read() as reader:
-            return reader.imports(self._require(reader, path).file_id)  # type: ignore[no-any-return]
+            return reader.imports(self._require(reader, path).file_id)
 
     def chunks(self, path: str) -> list[Chunk]:
         with self.store.read() as reader:
-            return reader.chunks(self._require(reader, path).file_id)  # type: ignore[no-any-return]
+            return reader.chunks(self._require(reader, path).file_id)
 
     def references_in(self, path: str, name: str | None = None) -> list[Reference]:
         """Identifier occurrences in one file (all, or those spelled ``name``), in file order."""
@@ -240,11 +242,13 @@ class Workspace:
 
     def definitions(self, name: str) -> list[tuple[str, Symbol]]:
         """Every symbol called exactly ``name``, with its file."""
-        out = []
+        out: list[tuple[str, Symbol]] = []
         with self.store.read() as reader:
-            for file_id, index in reader.definitions(name):
-                path = reader.path_of(file_id)
-                symbol = reader.symbol(file_id, index) if path is not None else None
+            for hit in self.search_index.symbols_named(name):
+                if hit.display[0] != name:
+                    continue
+                path = reader.path_of(hit.file_id)
+                symbol = reader.symbol(hit.file_id, hit.item) if path is not None else None
                 if path is not None and symbol is not None:
                     out.append((path, symbol))
         return sorted(out, key=lambda item: (item[0], item[1].span.start_line))
@@ -252,7 +256,7 @@ class Workspace:
     def references(self, name: str, limit_files: int = 10_000) -> list[tuple[str, Reference]]:
         """Every occurrence of the identifier ``name`` in the workspace, by file then position."""
         file_ids = self.search_index.files_referencing(name, limit_files)
-        out = []
+        out: list[tuple[str, Reference]] = []
         with self.store.read() as reader:
             for file_id in file_ids:
                 path = reader.path_of(file_id)

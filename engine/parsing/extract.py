@@ -34,7 +34,7 @@ class Extraction:
     imports: list[RawImport]
     ref_names: list[str]
     # Flat triples (name index, start byte, end byte); the high bit of the name index marks a call.
-    refs: array
+    refs: array[int]
     chunks: list[RawChunk]
     line_starts: list[int]
     error_count: int
@@ -167,9 +167,9 @@ def _signature(node: ts.Node, source: bytes) -> str:
     return text.rstrip(":{=; ").rstrip()
 
 
-def _references(captures: dict[str, list[ts.Node]], source: bytes) -> tuple[list[str], array]:
+def _references(captures: dict[str, list[ts.Node]], source: bytes) -> tuple[list[str], array[int]]:
     names: dict[bytes, int] = {}
-    packed = array("I")
+    packed: array[int] = array("I")
     append = packed.append
     calls = {node.start_byte for node in captures.get("call", ())}
     for node in captures.get("reference", ()):

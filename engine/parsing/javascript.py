@@ -11,7 +11,7 @@ from .text import leading_comment, node_text
 
 _TOP = "[(program) (export_statement) (statement_block)]"
 
-JS_QUERY = f"""
+JS_QUERY = """
 (function_declaration) @definition.function
 (generator_function_declaration) @definition.function
 (class_declaration) @definition.class

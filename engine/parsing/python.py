@@ -45,16 +45,16 @@ def _imports(node: ts.Node, source: bytes) -> list[Import]:
         found = []
         for child in node.children_by_field_name("name"):
             if child.type == "aliased_import":
-                module = child.child_by_field_name("name")
+                dotted = child.child_by_field_name("name")
                 alias = child.child_by_field_name("alias")
-                found.append(Import(node_text(module, source) if module else "", (),
+                found.append(Import(node_text(dotted, source) if dotted else "", (),
                                     node_text(alias, source) if alias else "", line))
             else:
                 found.append(Import(node_text(child, source), (), "", line))
         return found
     if node.type == "future_import_statement":
-        names = tuple(node_text(n, source) for n in node.children_by_field_name("name"))
-        return [Import("__future__", names, "", line)]
+        features = tuple(node_text(n, source) for n in node.children_by_field_name("name"))
+        return [Import("__future__", features, "", line)]
     module_node = node.child_by_field_name("module_name")
     module = node_text(module_node, source) if module_node else ""
     names: list[str] = []

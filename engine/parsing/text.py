@@ -26,10 +26,8 @@ def clean_comment(text: str) -> str:
     text = text.strip()
     if text.startswith("/*"):
         text = text[2:]
-        if text.startswith("*"):
-            text = text[1:]
-        if text.endswith("*/"):
-            text = text[:-2]
+        text = text.removeprefix("*")
+        text = text.removesuffix("*/")
         lines = [re.sub(r"^\s*\* ?", "", line) for line in text.splitlines()]
     else:
         lines = [re.sub(r"^\s*(//+|#+)!? ?", "", line) for line in text.splitlines()]

@@ -29,8 +29,8 @@ import tantivy
 from msgpack import packb, unpackb
 
 from ..errors import IndexError_, IndexLockedError
-from ..parsing.extract import RawSymbol
 from ..parsing.chunks import RawChunk
+from ..parsing.extract import RawSymbol
 from .names import MAX_PREFIX, query_terms, split_parts, symbol_terms
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 FILE, CHUNK, SYMBOL = 0, 1, 2
 PREFIX_TOKENIZER = "nexus_prefix"
 WRITER_HEAP = 128_000_000
+SMALL_WRITER_HEAP = 20_000_000
 
 
 def build_schema() -> tantivy.Schema:
@@ -71,7 +72,9 @@ def documents_json(file_id: int, path: str, language: str, source: bytes, symbol
                    chunks: Sequence[RawChunk], ref_names: Iterable[str]) -> list[str]:
     """All Tantivy documents of one file version, as JSON strings for ``IndexWriter.add_json``."""
     dumps = json.dumps
-    path_words = path.replace("/", " ").replace("_", " ").replace(".", " ")
+    # Paths may hold undecodable bytes (surrogate escapes), which JSON for Tantivy cannot carry.
+    safe = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    path_words = safe.replace("/", " ").replace("_", " ").replace(".", " ")
     docs = [dumps({"t": FILE, "file_id": file_id, "lang": language, "path": path_words,
                    "refs": " ".join(ref_names)})]
     by_chunk: list[list[str]] = [[] for _ in chunks]
@@ -122,10 +125,12 @@ class SearchIndex:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def writer(self, threads: int = 2) -> tantivy.IndexWriter:
+    def writer(self, bulk: bool = False) -> tantivy.IndexWriter:
+        """The open writer, or a new one: large and multi-threaded for bulk indexing, small for edits."""
         if self._writer is None:
             try:
-                self._writer = self.index.writer(WRITER_HEAP, threads)
+                self._writer = (self.index.writer(WRITER_HEAP, 2) if bulk
+                                else self.index.writer(SMALL_WRITER_HEAP, 1))
             except ValueError as exc:
                 if "LockBusy" in str(exc) or "lock" in str(exc).lower():
                     raise IndexLockedError(None, str(self.path)) from exc
@@ -167,7 +172,7 @@ class SearchIndex:
         """Every file id with documents in the committed index (for consistency checks)."""
         searcher = self.searcher()
         query = tantivy.Query.term_query(SCHEMA, "t", FILE)
-        total = searcher.search(query, 1, count=True).count
+        total: int = searcher.search(query, 1, count=True).count  # type: ignore[attr-defined]
         if not total:
             return set()
         hits = searcher.search(query, total).hits
@@ -214,6 +219,16 @@ class SearchIndex:
         for score, address in searcher.search(query, limit).hits:
             doc = searcher.doc(address)
             out.append(RawHit(doc["file_id"][0], doc["chunk"][0], score, unpackb(doc["d"][0])))
+        return out
+
+    def symbols_named(self, name: str, limit: int = 1000) -> list[RawHit]:
+        """Symbol documents whose name is ``name`` (case-insensitively; callers check the case)."""
+        query = self._filtered(SYMBOL, tantivy.Query.term_query(SCHEMA, "sym_exact", name.lower()), (), ())
+        searcher = self.searcher()
+        out = []
+        for score, address in searcher.search(query, limit).hits:
+            doc = searcher.doc(address)
+            out.append(RawHit(doc["file_id"][0], doc["sym"][0], score, unpackb(doc["d"][0])))
         return out
 
     def files_referencing(self, name: str, limit: int = 10_000) -> list[int]:

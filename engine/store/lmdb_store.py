@@ -6,7 +6,7 @@ One LMDB environment per workspace, with named databases:
     files     path -> file record (msgpack)             ids      file id -> path
     content   id -> zstd text                            symbols  id -> symbol tuples
     imports   id -> import tuples                        refs     id -> (names, packed triples)
-    chunks    id -> chunk tuples                         names    symbol name -> (id, index), dupsort
+    chunks    id -> chunk tuples
     pending   id -> ""   file versions whose Tantivy documents may not be committed yet
     skipped   path -> (reason, size, mtime)   files left out, so an unchanged one is not retried
 
@@ -38,10 +38,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MAP_SIZE = 1 << 36  # address space only; the file grows with the data
-_DBS = ("meta", "files", "ids", "content", "symbols", "imports", "refs", "chunks", "names", "pending", "skipped")
+_DBS = ("meta", "files", "ids", "content", "symbols", "imports", "refs", "chunks", "pending", "skipped")
 _ID = struct.Struct(">I")
-_NAME_ENTRY = struct.Struct(">II")
-MAX_KEY = 500
 
 pack = msgpack.packb
 unpack = msgpack.unpackb
@@ -57,7 +55,7 @@ def path_key(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
 
 
-def key_path(key: bytes) -> str:
+def key_path(key: bytes | memoryview) -> str:
     return bytes(key).decode("utf-8", "surrogateescape")
 
 
@@ -87,12 +85,12 @@ class Store:
                                  create=not readonly)
         except lmdb.Error as exc:
             raise IndexError_(f"cannot open the index store at {path}: {exc}") from exc
-        self.db = {name: self.env.open_db(name.encode(), dupsort=(name == "names"), create=not readonly)
+        self.db = {name: self.env.open_db(name.encode(), create=not readonly)
                    for name in _DBS} if not readonly else self._open_readonly()
 
     def _open_readonly(self) -> dict[str, Any]:
         with self.env.begin() as txn:
-            return {name: self.env.open_db(name.encode(), txn=txn, dupsort=(name == "names"), create=False)
+            return {name: self.env.open_db(name.encode(), txn=txn, create=False)
                     for name in _DBS}
 
     def close(self) -> None:
@@ -154,22 +152,17 @@ class WriteBatch:
         old = self.delete_path(version.path)
         txn, db, key = self.txn, self.db, id_key(version.file_id)
         record = [version.file_id, version.size, version.mtime_ns, version.content_hash, version.language,
-                  version.status, len(version.symbols), len(version.chunks), time.time(), version.error_count,
+                  version.status, version.symbol_count, version.chunk_count, time.time(), version.error_count,
                   [[c.cell, c.start_line, c.line_count] for c in version.cells]]
         pkey = path_key(version.path)
         txn.put(pkey, pack(record), db=db["files"])
         txn.delete(pkey, db=db["skipped"])
         txn.put(key, pkey, db=db["ids"])
         txn.put(key, version.content_z, db=db["content"])
-        txn.put(key, pack(version.symbols), db=db["symbols"])
-        txn.put(key, pack(version.imports), db=db["imports"])
-        txn.put(key, pack([version.ref_names, version.refs]), db=db["refs"])
-        txn.put(key, pack(version.chunks), db=db["chunks"])
-        names = db["names"]
-        for index, symbol in enumerate(version.symbols):
-            name = symbol[0].encode("utf-8", "surrogateescape")
-            if len(name) <= MAX_KEY:
-                txn.put(name, _NAME_ENTRY.pack(version.file_id, index), db=names, dupdata=True)
+        txn.put(key, version.symbols, db=db["symbols"])
+        txn.put(key, version.imports, db=db["imports"])
+        txn.put(key, version.refs, db=db["refs"])
+        txn.put(key, version.chunks, db=db["chunks"])
         txn.put(key, b"", db=db["pending"])
         self.next_id = max(self.next_id, version.file_id + 1)
         return old
@@ -181,15 +174,8 @@ class WriteBatch:
         raw = txn.get(pkey, db=db["files"])
         if raw is None:
             return None
-        file_id = unpack(raw)[0]
+        file_id: int = unpack(raw)[0]
         key = id_key(file_id)
-        symbols = txn.get(key, db=db["symbols"])
-        if symbols is not None:
-            names = db["names"]
-            for index, symbol in enumerate(unpack(symbols)):
-                name = symbol[0].encode("utf-8", "surrogateescape")
-                if len(name) <= MAX_KEY:
-                    txn.delete(name, _NAME_ENTRY.pack(file_id, index), db=names)
         for name in ("ids", "content", "symbols", "imports", "refs", "chunks"):
             txn.delete(key, db=db[name])
         txn.delete(pkey, db=db["files"])
@@ -237,9 +223,9 @@ class Reader:
                 out[key_path(key)] = FileState(record[0], record[1], record[2], record[3])
         return out
 
-    def skipped(self) -> dict[str, tuple[str, int, int]]:
+    def skipped(self) -> dict[str, tuple[Any, ...]]:
         with self.txn.cursor(db=self.db["skipped"]) as cursor:
-            return {key_path(key): tuple(unpack(raw)) for key, raw in cursor}  # type: ignore[misc]
+            return {key_path(key): tuple(unpack(raw)) for key, raw in cursor}
 
     def pending(self) -> list[int]:
         with self.txn.cursor(db=self.db["pending"]) as cursor:
@@ -290,16 +276,6 @@ class Reader:
 
     def chunks(self, file_id: int) -> list[Chunk]:
         return [Chunk(*c) for c in self.raw_chunks(file_id)]
-
-    def definitions(self, name: str) -> list[tuple[int, int]]:
-        """(file id, symbol index) of every symbol called ``name``."""
-        key = name.encode("utf-8", "surrogateescape")
-        out = []
-        with self.txn.cursor(db=self.db["names"]) as cursor:
-            if cursor.set_key(key):
-                for value in cursor.iternext_dup():
-                    out.append(_NAME_ENTRY.unpack(value))
-        return out
 
     def count(self, db: str) -> int:
         return int(self.txn.stat(self.db[db])["entries"])

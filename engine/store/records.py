@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model import CellSpan
-from ..parsing.chunks import RawChunk
-from ..parsing.extract import RawImport, RawSymbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,11 +18,13 @@ class FileVersion:
     status: str  # "ok" or "errors"
     error_count: int
     content_z: bytes  # zstd-compressed file text (for notebooks: the joined code cells)
-    symbols: list[RawSymbol]
-    imports: list[RawImport]
-    ref_names: list[str]
-    refs: bytes  # array('I') of (name index | CALL_BIT, start byte, end byte)
-    chunks: list[RawChunk]
+    # msgpack'd in the worker, so the writer process only copies bytes into LMDB:
+    symbols: bytes  # list of RawSymbol
+    imports: bytes  # list of RawImport
+    refs: bytes  # [names, array('I') bytes of (name index | CALL_BIT, start byte, end byte)]
+    chunks: bytes  # list of RawChunk
+    symbol_count: int
+    chunk_count: int
     cells: tuple[CellSpan, ...]
     docs: list[str]  # Tantivy documents as JSON
 
