@@ -227,7 +227,7 @@ def calibrate(ws: Any, counter: Any) -> None:
     t0 = time.perf_counter()
     guess = estimate.count_many(pieces)
     seconds = time.perf_counter() - t0
-    errors = sorted(abs(g - t) / max(t, 1) for g, t in zip(guess, true) if t >= 20)
+    errors = sorted(abs(g - t) / max(t, 1) for g, t in zip(guess, true, strict=True) if t >= 20)
     print(f"token estimate vs {counter.name} on {len(errors):,} 60-line pieces: median error "
           f"{statistics.median(errors) * 100:.1f}%, p90 {p(errors, 0.9) * 100:.1f}%, total "
           f"{abs(sum(guess) - sum(true)) / sum(true) * 100:.2f}%  "

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
+
 from nexus.engine import Workspace
 from nexus.engine.graph import sync
 from nexus.engine.retrieval import RetrievalQuery, Retriever
@@ -102,9 +103,9 @@ def bm25_rank(index: tantivy.Index, text: str, k: int) -> list[str]:
 def metrics(rankings: list[list[str]], truths: list[set[str]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for k in (1, 5, 10):
-        out[f"recall@{k}"] = statistics.fmean(len(set(r[:k]) & t) / len(t) for r, t in zip(rankings, truths))
+        out[f"recall@{k}"] = statistics.fmean(len(set(r[:k]) & t) / len(t) for r, t in zip(rankings, truths, strict=True))
     reciprocal = []
-    for ranking, truth in zip(rankings, truths):
+    for ranking, truth in zip(rankings, truths, strict=True):
         first = next((i for i, p in enumerate(ranking, 1) if p in truth), None)
         reciprocal.append(1 / first if first else 0.0)
     out["MRR"] = statistics.fmean(reciprocal)

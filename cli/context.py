@@ -8,6 +8,9 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape
+from rich.table import Table
+
 from nexus.engine import NexusError
 from nexus.engine.context import (
     MAX_BUDGET,
@@ -17,8 +20,6 @@ from nexus.engine.context import (
     settings_for,
     store_for,
 )
-from rich.markup import escape
-from rich.table import Table
 
 from .common import display_path, print_json, stdout, workspace
 from .index import run_index

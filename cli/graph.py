@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
+
 from nexus.engine import NexusError, Workspace
 from nexus.engine.graph import CallEdge, CodeGraph
-from rich.markup import escape
 
 from .common import display_path, print_json, stdout, workspace
 from .index import run_index

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from nexus.engine import NexusError, SymbolHit, TextHit, Workspace
 from rich.markup import escape
+
+from nexus.engine import NexusError, SymbolHit, TextHit, Workspace
 
 from .common import display_path, print_json, stdout, workspace
 from .index import run_index

@@ -105,7 +105,7 @@ class PathIndex:
 
 def _common_prefix(a: str, b: str) -> int:
     count = 0
-    for x, y in zip(a.split("/"), b.split("/")):
+    for x, y in zip(a.split("/"), b.split("/"), strict=False):
         if x != y:
             break
         count += 1

@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from nexus.engine import Workspace
 from nexus.engine.context import ContextStore
 from nexus.engine.graph import GraphStore

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from nexus.engine import NotFoundError, Workspace
 from nexus.engine.context import (
     BudgetError,
@@ -113,7 +114,7 @@ def test_requests_while_reindexing(indexed: Workspace, project: Path) -> None:
             for i in range(30):
                 (project / "app/util.py").write_text(f"def log_line(text):\n    return text * {i}\n")
                 indexed.update_file("app/util.py", wait=10)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             stop.set()

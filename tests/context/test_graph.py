@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from nexus.engine import NotFoundError, Workspace
 from nexus.engine.context import counter_for
 from nexus.engine.graph import CodeGraph, GraphStore, sync

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from nexus.engine import Workspace
 from nexus.engine.context import (
     MAX_BUDGET,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import lmdb
 import pytest
+
 from nexus.engine import Workspace
 from nexus.engine.context import (
     BudgetError,
@@ -52,7 +53,7 @@ async def test_built_context_round_trip(indexed: Workspace, store: ContextStore)
     assert [(p.path, p.start_line, p.kind, p.tokens) for p in pieces] == \
         [(p.path, p.start_line, p.kind, p.tokens) for p in context.pieces]
     # Every piece's bytes are where the list says.
-    for stored, original in zip(pieces, context.pieces):
+    for stored, original in zip(pieces, context.pieces, strict=True):
         assert store.read(info.context_id, stored.offset, stored.length).decode() == original.render()
 
     chunks = await collect(store.stream(info.context_id))

@@ -7,6 +7,7 @@ import gzip
 from pathlib import Path
 
 import pytest
+
 from nexus.engine.context import EstimateCounter, TiktokenCounter, counter_for
 from nexus.engine.context.tokens import encoding_for_model, load_encoding
 
@@ -57,7 +58,7 @@ def test_estimate_error_on_real_code() -> None:
         pieces += ["\n".join(lines[i:i + 60]) for i in range(0, len(lines), 60)]
     true = [exact.count(p) for p in pieces]
     guess = estimate.count_many(pieces)
-    errors = sorted(abs(g - t) / max(t, 1) for g, t in zip(guess, true) if t >= 50)
+    errors = sorted(abs(g - t) / max(t, 1) for g, t in zip(guess, true, strict=True) if t >= 50)
     assert errors[len(errors) // 2] < 0.10  # median per piece
     assert abs(sum(guess) - sum(true)) / sum(true) < 0.05  # in total
     assert estimate.count("") == 0
