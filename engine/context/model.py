@@ -75,6 +75,44 @@ class ContextRequest:
                 "openFiles": list(self.open_files), "recentFiles": list(self.recent_files),
                 "budget": self.budget, "model": self.model, "repoMap": self.repo_map}
 
+    @classmethod
+    def from_json(cls, data: Any) -> ContextRequest:
+        """Parse the JSON shape of :meth:`to_json` (what the gateway and the Jupyter extension receive).
+
+        Raises ContextError naming the first bad field, BudgetError for a bad budget.
+        """
+        if not isinstance(data, dict):
+            raise ContextError("a context request must be a JSON object")
+        unknown = set(data) - _REQUEST_FIELDS.keys()
+        if unknown:
+            raise ContextError(f"unknown context request field(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            name, kind = _REQUEST_FIELDS[key]
+            if value is None and kind in (str, int) and name in ("path", "line", "model"):
+                continue
+            if kind is tuple:
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise ContextError(f"{key} must be a list of paths")
+                value = tuple(value)
+            elif kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ContextError(f"{key} must be a whole number")
+            elif not isinstance(value, kind):
+                raise ContextError(f"{key} must be a {kind.__name__}")
+            values[name] = value
+        request = cls(**values)
+        check_budget(request.budget)
+        if request.line is not None and (request.line < 0 or request.path is None):
+            raise ContextError("line must be >= 0 and needs a path")
+        return request
+
+
+_REQUEST_FIELDS: dict[str, tuple[str, type]] = {
+    "query": ("query", str), "path": ("path", str), "line": ("line", int), "column": ("column", int),
+    "openFiles": ("open_files", tuple), "recentFiles": ("recent_files", tuple), "budget": ("budget", int),
+    "model": ("model", str), "repoMap": ("repo_map", bool), "useMtime": ("use_mtime", bool),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Piece:

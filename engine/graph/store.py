@@ -289,10 +289,10 @@ class GraphStore:
 
 def _fingerprint(ws: Workspace) -> list[Any]:
     """Changes whenever the set of live (path, file id) changes: every new version takes a fresh id
-    (``next_id`` moves) and a removal alone lowers the file count. The graph's own schema is part of it,
-    so a graph written by another layout is rebuilt."""
+    (``next_id`` moves) and a removal alone lowers the file count. The index's creation time tells a
+    rebuilt index from the old one, and the graph's own schema makes a graph of another layout rebuild."""
     with ws.store.read() as reader:
-        return [SCHEMA, ws.store.meta("next_id", 1), reader.count("files")]
+        return [SCHEMA, ws.store.meta("created_at"), ws.store.meta("next_id", 1), reader.count("files")]
 
 
 class _Writer:

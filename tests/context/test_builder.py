@@ -84,6 +84,20 @@ def test_query_only_and_open_files(indexed: Workspace) -> None:
     assert not any(p.kind == "cursor" for p in context.pieces)
 
 
+def test_request_from_json() -> None:
+    request = ContextRequest(query="q", path="a.py", line=3, open_files=("b.py",), budget=900, model="gpt-4o")
+    assert ContextRequest.from_json(request.to_json()) == request
+    assert ContextRequest.from_json({"query": "x"}) == ContextRequest(query="x")
+    for bad, message in (([], "JSON object"), ({"budgte": 5}, "unknown context request field"),
+                         ({"budget": "10"}, "budget must be a whole number"), ({"budget": True}, "whole number"),
+                         ({"openFiles": "a.py"}, "list of paths"), ({"line": 3}, "needs a path"),
+                         ({"query": 5}, "query must be a str")):
+        with pytest.raises(ContextError, match=message):
+            ContextRequest.from_json(bad)
+    with pytest.raises(BudgetError):
+        ContextRequest.from_json({"budget": 0})
+
+
 @pytest.mark.parametrize("budget", [0, -5, 1_000_001, 10**9])
 def test_bad_budgets(indexed: Workspace, budget: int) -> None:
     with pytest.raises(BudgetError, match="budget"):
