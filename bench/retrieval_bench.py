@@ -157,6 +157,7 @@ def main() -> int:
             "whole-file BM25 (baseline)": None,
             "chunk BM25 only": {"bm25": 1.0, "symbols": 0.0, "graph": 0.0, "recency": 0.0},
             "chunk BM25 + symbols (1.0)": {"bm25": 1.0, "symbols": 1.0, "graph": 0.0, "recency": 0.0},
+            "chunk BM25 + uses (0.5)": {"bm25": 1.0, "uses": 0.5, "symbols": 0.0, "graph": 0.0, "recency": 0.0},
             "chunk BM25 + graph (0.5)": {"bm25": 1.0, "symbols": 0.0, "graph": 0.5, "recency": 0.0},
             "fused, default weights": None,
         }

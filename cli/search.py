@@ -75,7 +75,7 @@ def _files(ws: Workspace, query: str, limit: int, languages: tuple[str, ...]) ->
         raise NexusError(str(exc)) from exc
     out = []
     for hit in Retriever(ws).rank_files(RetrievalQuery(query), limit * 5):
-        if "bm25" not in hit.ranks and "symbols" not in hit.ranks:
+        if not {"bm25", "symbols", "uses"} & hit.ranks.keys():
             continue  # ranked by the graph or recency alone: no evidence it matches the query
         info = ws.file_info(hit.path)
         if info is None or (grammars and info.language not in grammars):

@@ -166,8 +166,8 @@ class _Builder:
                             _chunk_reason(chunk.ranks, chunk.symbol), chunk.score)
         files = self.retriever.rank_files(query, limit=200, signals=signals)
         explicit = {self.ws.relative(p) for p in (*request.open_files, *request.recent_files)}
-        # Small files need evidence: a query match, a symbol match, or the editor having them open.
-        evidence = [f for f in files if "bm25" in f.ranks or "symbols" in f.ranks or f.path in explicit]
+        # Small files need evidence: a query match, a symbol defined or used, or the editor having them open.
+        evidence = [f for f in files if {"bm25", "symbols", "uses"} & f.ranks.keys() or f.path in explicit]
         self._small_files([f.path for f in evidence], {f.path: f.score for f in evidence})
         seeds = self._seeds(current, signals.rankings)
         ranked = self.graph.file_graph().ranked(seeds)

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: BM25 chunks, symbol matches, code-graph rank and recency, fused by reciprocal rank."""
+"""Hybrid retrieval: BM25 chunks, symbol definitions and uses, code-graph rank and recency, fused by
+reciprocal rank."""
 
 from .fusion import Fused, fuse
 from .retriever import DEFAULT_WEIGHTS, RankedChunk, RankedFile, RetrievalQuery, Retriever, Signals

@@ -3,6 +3,7 @@
 - ``bm25``: Tantivy BM25 over definition-level chunks (names and paths boosted), files by best chunk;
 - ``symbols``: files defining the identifiers the request mentions (exact names, then fuzzy matches for
   identifier-shaped words), rarer names weighing more;
+- ``uses``: files using those identifiers (from the code graph), weighted by inverse document frequency;
 - ``graph``: personalised PageRank over the code graph, seeded by the current and open files and the
   two signals above, which pulls in what the seeds depend on;
 - ``recency``: the editor's open and recently used files, and files modified on disk in the last day.
@@ -14,6 +15,7 @@ only if they measurably help (``bench/retrieval_bench.py`` is where that would b
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -28,14 +30,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Tuned on strace's commits 501-1000 (bench/retrieval_bench.py --skip 500), reported on the 500 newest:
-# BM25 over chunks carries natural-language queries; the other signals break its ties and carry
-# identifier queries and editor state, and at higher weights they cost BM25's precision there.
-DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 0.3, "graph": 0.1, "recency": 0.5}
+# Tuned on strace's commits 501-1000 (bench/retrieval_bench.py --skip 500), reported on the 500 newest
+# in BENCHMARKS.md. BM25 over chunks carries natural-language queries; the files *using* the identifiers
+# a request names ("uses") and those *defining* them ("symbols") lift the right files from BM25's
+# near-misses; the graph and recency break ties and carry the editor's state.
+DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 0.3, "uses": 0.3, "graph": 0.1, "recency": 0.5}
 BM25_DEPTH = 200
 GRAPH_DEPTH = 200
 RECENT_SECONDS = 86_400.0
 MAX_DEFINING_FILES = 30
+MAX_USING_FILES = 50
 MAX_RECENT = 50
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*")
 _STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "make", "may", "me", "more", "most", "my", "new", "no", "not", "of", "on", "or", "our", "should", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "this", "those", "to", "up", "use", "used", "using", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your", "add", "added", "adds", "fix", "fixed", "fixes", "update", "updated", "updates", "remove", "removed", "change", "changed", "changes", "support", "test", "tests"])
@@ -97,6 +101,8 @@ class Retriever:
         rankings["symbols"] = symbol_files
         for path, lines in symbol_lines.items():
             best_line.setdefault(path, lines[0])
+        if self.weights.get("uses", 0.0) > 0:
+            rankings["uses"] = self._user_files(text)
         rankings["recency"] = self._recent(query)
         if self.weights.get("graph", 0.0) > 0:
             rankings["graph"] = self._graph(query, rankings)
@@ -172,6 +178,23 @@ class Retriever:
                     lines.setdefault(hit.path, []).append(hit.line)
         ordered = sorted(weights, key=lambda p: (-weights[p], p))
         return ordered, {p: sorted(set(v)) for p, v in lines.items()}
+
+    def _user_files(self, text: str) -> list[str]:
+        """Files using the identifiers the query names, rarer identifiers weighing more."""
+        self.graph.sync()
+        total = max(len(self.graph.store.paths()), 1)
+        weights: dict[str, float] = {}
+        for word in dict.fromkeys(_IDENT.findall(text)):
+            name = re.split(r"\.|::", word)[-1]
+            if len(name) < 3 or name.lower() in _STOP:
+                continue
+            users = [path for path, _count in self.graph.store.scan("uses", name)]
+            if not users or len(users) > MAX_USING_FILES:
+                continue
+            idf = math.log(total / len(users))
+            for path in users:
+                weights[path] = weights.get(path, 0.0) + idf
+        return sorted(weights, key=lambda p: (-weights[p], p))
 
     def _recent(self, query: RetrievalQuery) -> list[str]:
         explicit = [self.ws.relative(p) for p in (query.current_file, *query.recent_files, *query.open_files) if p]

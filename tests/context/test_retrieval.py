@@ -35,6 +35,9 @@ def test_symbol_names_and_text_both_find_files(indexed: Workspace) -> None:
     # An identifier: the symbol signal finds its definition.
     files = retriever.rank_files(RetrievalQuery("why does fetchUser fail", use_mtime=False), 5)
     assert files[0].path == "web/client.ts" and files[0].ranks.get("symbols") == 1
+    # Files using an identifier the query names rank through the "uses" signal.
+    files = {f.path: f.ranks for f in retriever.rank_files(RetrievalQuery("log_line", use_mtime=False), 10)}
+    assert files["app/server.py"].get("uses") == 1 and files["app/util.py"].get("symbols") == 1
     # The graph pulls in what the best files depend on.
     ranked = [f.path for f in retriever.rank_files(RetrievalQuery("fetchUser", use_mtime=False), 10)]
     assert "web/api.ts" in ranked
@@ -53,7 +56,7 @@ def test_search_files_uses_fused_ranking(indexed: Workspace, project: Path) -> N
     rows = json.loads(run("fetchUser", "--files", "--json").stdout)
     assert rows[0]["path"] == "web/client.ts" and rows[0]["line"] == 1
     assert {"path", "line", "score"} <= rows[0].keys()
-    assert all("bm25" in r["signals"] or "symbols" in r["signals"] for r in rows)
+    assert all({"bm25", "symbols", "uses"} & r["signals"].keys() for r in rows)
     assert json.loads(run("fetchUser", "--files", "--json", "--lang", "python").stdout) == []
     bad = run("x", "--files", "--lang", "cobol")
     assert bad.returncode == 1 and "unknown language" in bad.stderr
