@@ -1,1 +1,78 @@
-"""Nexus kernels."""
+"""Code execution in Jupyter kernels: Python (ipykernel), JavaScript, TypeScript, Java and C++.
+
+The public surface, for the LSP server, the WebSocket gateway, the Jupyter extension, the debugger
+adapter and the CLI:
+
+- ``ExecutionService``: ``execute`` / ``stream`` / sessions / ``interrupt`` / ``restart`` /
+  ``shutdown`` / ``kernel(session_id)``; results are ``ExecutionResult`` (``to_json()`` is the seed's
+  ``{output, exitCode, executionTime, outputs}``) and items ``Stream`` / ``Rich`` / ``Error``.
+- ``run_code`` / ``stream_code`` with ``AttachedKernel``: the same execute/collect/timeout/truncate
+  logic on any jupyter_client-style manager + client (jupyter-server's MultiKernelManager kernels).
+- ``KernelBackend`` (``LocalBackend``, ``GatewayBackend``), ``KernelSettings`` / ``kernel_settings``.
+"""
+
+from __future__ import annotations
+
+from .backend import Kernel, KernelBackend, LocalBackend, LocalKernel
+from .errors import (
+    GatewayError,
+    KernelError,
+    KernelStartError,
+    NoSuchSessionError,
+    ToolchainMissingError,
+    UnknownLanguageError,
+)
+from .execution import AttachedKernel, RunnableKernel, run_code, stream_code
+from .gateway_client import GatewayBackend
+from .languages import LANGUAGES, Language, language_for_path
+from .results import (
+    EXIT_ERROR,
+    EXIT_KILLED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    Error,
+    ExecutionResult,
+    OutputItem,
+    Rich,
+    Stream,
+)
+from .service import ExecutionService, LanguageStatus, SessionInfo, StreamEvent
+from .settings import KernelSettings, Limits, OutputLimits, kernel_settings
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_KILLED",
+    "EXIT_OK",
+    "EXIT_TIMEOUT",
+    "LANGUAGES",
+    "AttachedKernel",
+    "Error",
+    "ExecutionResult",
+    "ExecutionService",
+    "GatewayBackend",
+    "GatewayError",
+    "Kernel",
+    "KernelBackend",
+    "KernelError",
+    "KernelSettings",
+    "KernelStartError",
+    "Language",
+    "LanguageStatus",
+    "Limits",
+    "LocalBackend",
+    "LocalKernel",
+    "NoSuchSessionError",
+    "OutputItem",
+    "OutputLimits",
+    "Rich",
+    "RunnableKernel",
+    "SessionInfo",
+    "Stream",
+    "StreamEvent",
+    "ToolchainMissingError",
+    "UnknownLanguageError",
+    "kernel_settings",
+    "language_for_path",
+    "run_code",
+    "stream_code",
+]

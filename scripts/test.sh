@@ -8,4 +8,18 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
+# kernels: the TypeScript kernel's compiler (npm), and bubblewrap for the sandbox when apt-get can add it
+if command -v npm >/dev/null 2>&1; then
+    npm ci --prefix kernels/typescript --no-audit --no-fund --loglevel=error
+fi
+if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get install -y -q bubblewrap >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1; }) \
+        || echo "bubblewrap could not be installed: kernels run with resource limits only" >&2
+fi
+
+# The VS Code extension's toolchain (TypeScript, esbuild, vsce, the LSP node client) from its lock file,
+# and the extension itself: editors/vscode/nexus.vsix (tests/editors checks it further).
+(cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npm run --silent package)
+
 .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,380 @@
+"""Go to definition, find references, highlights and hover for all five languages, by name.
+
+Without a type checker a name is resolved in the order a reader would: the scopes around the use in the
+same file (exact for locals, parameters and imports), then the file's own definitions, then the modules
+the file imports, then the rest of the workspace, ranked. References follow the same rules backwards:
+a local is searched in its scope only; a file-level name in the files that can see it (that import it
+or its module, share its package or include it); a member name (``obj.name``) everywhere.
+
+Every function takes the live :class:`SourceFile` of the current document (unsaved text) and a
+``Workspace`` (or None when no index is open); ``sources`` maps workspace-relative paths of other open
+documents to their live text so their unsaved edits count too.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import tree_sitter as ts
+
+from .model import Span, Symbol
+from .scopes import Binding, FileScopes, family, member_object
+from .source import SourceFile
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+MAX_RESULTS = 50
+MAX_REFERENCES = 5000
+_MEMBER_KINDS = frozenset({"method", "field", "property", "constructor", "enum_member"})
+_JS_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".d.ts", "/index.ts", "/index.tsx", "/index.js")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    path: str  # workspace-relative, or the current document's path
+    span: Span  # the name
+    full: Span  # the whole definition (the name again when unknown)
+    symbol: Symbol | None = None  # when the target is an indexed definition
+    line_text: str = ""  # the definition's line, for locals that are no symbol
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    path: str
+    span: Span
+    is_definition: bool = False
+
+
+class Navigator:
+    def __init__(self, ws: Workspace | None, src: SourceFile, sources: Mapping[str, SourceFile] | None = None):
+        self.ws = ws
+        self.src = src
+        self.scopes = FileScopes(src)
+        self.sources = sources or {}
+
+    # -- definitions -----------------------------------------------------------------------------
+
+    def definitions(self, line: int, col: int) -> list[Target]:
+        node = self.scopes.identifier_at(line, col)
+        if node is None:
+            return []
+        name = self.src.node_text(node)
+        obj = member_object(node)
+        if obj is not False:
+            return self._member_definitions(node, name, obj)
+        binding = self.scopes.resolve(node)
+        if binding is not None and binding.kind == "import":
+            imported = self._imported(binding, name)
+            return imported or [self._target(binding.node)]
+        if binding is not None:
+            return [self._target(binding.node)]
+        return self._global(name)
+
+    def _member_definitions(self, node: ts.Node, name: str, obj: ts.Node | None) -> list[Target]:
+        own = [s for s in self.src.symbols if s.name == name]
+        if obj is not None and self.src.node_text(obj) in ("self", "this", "cls"):
+            cls = _enclosing_class(self.src, node)
+            if cls is not None:
+                members = [s for s in own if s.container == cls.qualified_name]
+                if members:
+                    return [self._symbol_target(self.src.path, s) for s in members]
+        if obj is not None and obj.type in ("identifier", "namespace_identifier", "type_identifier"):
+            # `module.name` / `Class.name`: what `obj` resolves to narrows the candidates.
+            binding = self.scopes.resolve(obj)
+            if binding is not None and binding.kind == "import":
+                found = self._ranked(name, self._module_paths_of(binding), prefer_members=False)
+                if found:
+                    return found
+        members = [s for s in own if s.kind in _MEMBER_KINDS]
+        if members:
+            return [self._symbol_target(self.src.path, s) for s in members]
+        return self._ranked(name, (), prefer_members=True)
+
+    def _imported(self, binding: Binding, name: str) -> list[Target]:
+        """Follow an import binding to the definition in the imported file, when it is indexed."""
+        statement = _statement(binding.node)
+        original = _original_name(self.src, binding.node)
+        paths = self._module_paths_of(binding)
+        if not paths:
+            return []
+        if statement is not None and statement.type in ("import_statement",) and self.scopes.family == "python":
+            # `import pkg.mod`: the module itself.
+            return [t for t in (self._file_target(p) for p in paths) if t is not None][:1]
+        if binding.node.parent is not None and binding.node.parent.type == "namespace_import":
+            return [t for t in (self._file_target(p) for p in paths) if t is not None][:1]
+        found = self._ranked(original, paths, prefer_members=False, only_paths=True)
+        if found:
+            return found
+        # `from pkg import mod` where mod is a module, not a name in pkg.
+        sub = [t for t in (self._file_target(p) for p in self._expand(paths, original)) if t is not None]
+        return sub[:1]
+
+    def _global(self, name: str) -> list[Target]:
+        own = [s for s in self.src.symbols if s.name == name]
+        if own:
+            top = [s for s in own if s.depth == 0] or own
+            return [self._symbol_target(self.src.path, s) for s in top]
+        return self._ranked(name, self._imported_paths(), prefer_members=False)
+
+    def _ranked(self, name: str, preferred: tuple[str, ...] | list[str], prefer_members: bool,
+                only_paths: bool = False) -> list[Target]:
+        """Workspace definitions of ``name``, the best-ranked group first."""
+        if self.ws is None:
+            return []
+        candidates = self.ws.definitions(name)
+        if not candidates:
+            return []
+        here = posixpath.dirname(self.src.path)
+        mine = family(self.src.language)
+        scored: list[tuple[float, str, Symbol]] = []
+        for path, symbol in candidates:
+            if path == self.src.path:
+                continue  # the live buffer's symbols were already considered
+            score = 0.0
+            if any(_path_matches(path, p) for p in preferred):
+                score += 50
+            elif only_paths:
+                continue
+            if family(_language_of(path)) == mine:
+                score += 10
+            if posixpath.dirname(path) == here:
+                score += 5
+            if (symbol.kind in _MEMBER_KINDS) == prefer_members:
+                score += 3
+            if symbol.depth == 0:
+                score += 1
+            scored.append((score, path, symbol))
+        if not scored:
+            return []
+        best = max(s for s, _, _ in scored)
+        chosen = [(p, s) for score, p, s in scored if score == best][:MAX_RESULTS]
+        return [self._symbol_target(p, s) for p, s in chosen]
+
+    # -- imports ---------------------------------------------------------------------------------
+
+    def _imported_paths(self) -> list[str]:
+        extraction = self.src.extraction
+        if extraction is None:
+            return []
+        out: list[str] = []
+        for module, _names, _alias, _line in extraction.imports:
+            out.extend(module_paths(self.src.language, self.src.path, module))
+        return out
+
+    def _module_paths_of(self, binding: Binding) -> list[str]:
+        """Path patterns of the module an import binding comes from."""
+        extraction = self.src.extraction
+        if extraction is None:
+            return []
+        line = binding.node.start_point[0]
+        out: list[str] = []
+        for module, names, _alias, import_line in extraction.imports:
+            if import_line == line or (import_line <= line and _statement_spans(binding.node, import_line)):
+                out.extend(module_paths(self.src.language, self.src.path, module))
+                if self.scopes.family == "java" and names and names[0] != "*":
+                    out = [p.removesuffix(".java") + "/" + names[0] + ".java" if p.endswith("/") else p for p in out]
+        return out
+
+    def _expand(self, paths: list[str], name: str) -> list[str]:
+        out = []
+        for path in paths:
+            base = path.removesuffix("/__init__.py").removesuffix(".py")
+            out.extend([f"{base}/{name}.py", f"{base}/{name}/__init__.py"])
+        return out
+
+    def _file_target(self, pattern: str) -> Target | None:
+        if self.ws is None:
+            return None
+        zero = Span(0, 0, 0, 0)
+        if not pattern.startswith("*/"):
+            if self.ws.file_info(pattern) is not None:
+                return Target(pattern, zero, zero)
+            return None
+        for path, _symbol in self.ws.definitions(posixpath.basename(pattern).split(".")[0]):
+            if _path_matches(path, pattern):
+                return Target(path, zero, zero)
+        return None
+
+    # -- references ------------------------------------------------------------------------------
+
+    def references(self, line: int, col: int, include_declaration: bool = True) -> list[Occurrence]:
+        node = self.scopes.identifier_at(line, col)
+        if node is None:
+            return []
+        name = self.src.node_text(node)
+        binding = None if member_object(node) is not False else self.scopes.resolve(node)
+        if binding is not None and not binding.is_file_level:
+            uses = self.scopes.uses_of(binding)
+            return [Occurrence(self.src.path, self.src.span_of(n), n == binding.node)
+                    for n in uses if include_declaration or n != binding.node]
+        targets = self.definitions(line, col)
+        definition_spots = {(t.path, t.span.start_line, t.span.start_col) for t in targets}
+        is_member = member_object(node) is not False or any(
+            t.symbol is not None and t.symbol.kind in _MEMBER_KINDS for t in targets)
+        homes = {t.path for t in targets}
+        out: list[Occurrence] = []
+        for path, spans in self._occurrences(name, is_member).items():
+            if path != self.src.path and not is_member and homes and not self._can_see(path, homes, name):
+                continue
+            for span in spans:
+                is_def = (path, span.start_line, span.start_col) in definition_spots
+                if include_declaration or not is_def:
+                    out.append(Occurrence(path, span, is_def))
+        return out[:MAX_REFERENCES]
+
+    def _occurrences(self, name: str, is_member: bool) -> dict[str, list[Span]]:
+        """Spans of ``name`` per file: live buffers for open files, the index for the rest."""
+        out: dict[str, list[Span]] = {}
+        mine = family(self.src.language)
+        current = self.scopes.unbound_uses(name) if not is_member else self.scopes.occurrences(name)
+        out[self.src.path] = [self.src.span_of(n) for n in current]
+        if self.ws is not None:
+            for path, ref in self.ws.references(name):
+                if path == self.src.path or path in self.sources or family(_language_of(path)) != mine:
+                    continue
+                out.setdefault(path, []).append(Span(ref.line, ref.start_col, ref.line, ref.end_col))
+        for path, other in self.sources.items():
+            if path == self.src.path or family(other.language) != mine:
+                continue
+            scopes = FileScopes(other)
+            nodes = scopes.occurrences(name) if is_member else scopes.unbound_uses(name)
+            if nodes:
+                out[path] = [other.span_of(n) for n in nodes]
+        return out
+
+    def _can_see(self, path: str, homes: set[str], name: str) -> bool:
+        """Whether file ``path`` can refer to a file-level definition in one of ``homes``."""
+        if path in homes:
+            return True
+        language = _language_of(path)
+        if family(language) == "c":
+            return True  # headers: anything may be included transitively
+        if family(language) == "java" and any(posixpath.dirname(h) == posixpath.dirname(path) for h in homes):
+            return True
+        imports = self._imports_of(path)
+        for module, names, alias, _line in imports:
+            if name in names or alias == name:
+                return True
+            patterns = module_paths(language, path, module)
+            if any(_path_matches(home, p) for home in homes for p in patterns):
+                return True
+        return False
+
+    def _imports_of(self, path: str) -> list[tuple[str, tuple[str, ...], str, int]]:
+        live = self.sources.get(path)
+        if live is not None and live.extraction is not None:
+            return [(m, tuple(n), a, line) for m, n, a, line in live.extraction.imports]
+        if self.ws is None:
+            return []
+        try:
+            return [(i.module, i.names, i.alias, i.line) for i in self.ws.imports(path)]
+        except Exception as exc:
+            log.debug("imports of %s unavailable: %s", path, exc)
+            return []
+
+    def highlights(self, line: int, col: int) -> list[Occurrence]:
+        """Occurrences in the current file only (a cheap, exact-scope subset of references)."""
+        node = self.scopes.identifier_at(line, col)
+        if node is None:
+            return []
+        binding = None if member_object(node) is not False else self.scopes.resolve(node)
+        if binding is not None and not binding.is_file_level:
+            nodes = self.scopes.uses_of(binding)
+        elif member_object(node) is not False:
+            nodes = [n for n in self.scopes.occurrences(self.src.node_text(node)) if member_object(n) is not False
+                     or self.scopes.binding(n) is not None]
+        else:
+            nodes = self.scopes.unbound_uses(self.src.node_text(node))
+        return [Occurrence(self.src.path, self.src.span_of(n), self.scopes.binding(n) is not None) for n in nodes]
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _target(self, node: ts.Node) -> Target:
+        span = self.src.span_of(node)
+        for symbol in self.src.symbols:
+            if symbol.name_span == span:
+                return Target(self.src.path, span, symbol.span, symbol)
+        return Target(self.src.path, span, span, None, self.src.line_text(span.start_line).strip())
+
+    def _symbol_target(self, path: str, symbol: Symbol) -> Target:
+        return Target(path, symbol.name_span, symbol.span, symbol)
+
+
+def module_paths(language: str | None, from_path: str, module: str) -> list[str]:
+    """Workspace paths (or ``*/suffix`` patterns) where the module named in an import may live."""
+    fam = family(language)
+    here = posixpath.dirname(from_path)
+    if not module:
+        return []
+    if fam == "python":
+        dots = len(module) - len(module.lstrip("."))
+        rest = module[dots:].replace(".", "/")
+        if dots:
+            base = here
+            for _ in range(dots - 1):
+                base = posixpath.dirname(base)
+            stem = posixpath.join(base, rest) if rest else base
+            return [f"{stem}.py", f"{stem}.pyi", f"{stem}/__init__.py"]
+        return [f"{rest}.py", f"{rest}/__init__.py", f"*/{rest}.py", f"*/{rest}/__init__.py", f"{rest}.pyi"]
+    if fam == "js":
+        if not module.startswith("."):
+            return []
+        stem = posixpath.normpath(posixpath.join(here, module))
+        return [stem] + [stem + suffix for suffix in _JS_SUFFIXES]
+    if fam == "java":
+        return [f"*/{module.replace('.', '/')}/"]
+    stem = posixpath.normpath(posixpath.join(here, module))
+    return [stem, f"*/{module}"]
+
+
+def _path_matches(path: str, pattern: str) -> bool:
+    if pattern.startswith("*/"):
+        suffix = pattern[2:]
+        if suffix.endswith("/"):
+            return ("/" + path).endswith("/" + suffix + posixpath.basename(path)) or path.startswith(suffix)
+        return path == suffix or path.endswith("/" + suffix)
+    if pattern.endswith("/"):
+        return path.startswith(pattern)
+    return path == pattern
+
+
+def _language_of(path: str) -> str | None:
+    from .languages import language_for
+
+    return language_for(path)
+
+
+def _statement(node: ts.Node) -> ts.Node | None:
+    current: ts.Node | None = node
+    while current is not None and not current.type.endswith(("statement", "declaration", "preproc_include")):
+        current = current.parent
+    return current
+
+
+def _statement_spans(node: ts.Node, line: int) -> bool:
+    statement = _statement(node)
+    return statement is not None and statement.start_point[0] == line
+
+
+def _original_name(src: SourceFile, node: ts.Node) -> str:
+    """For `import {a as b}` / `from m import a as b`, the imported name `a`; else the node's text."""
+    parent = node.parent
+    if parent is not None and parent.type in ("aliased_import", "import_specifier"):
+        original = parent.child_by_field_name("name")
+        if original is not None:
+            text = src.node_text(original)
+            return text.rsplit(".", 1)[-1]
+    return src.node_text(node)
+
+
+def _enclosing_class(src: SourceFile, node: ts.Node) -> Symbol | None:
+    classes = [s for s in src.symbols if s.kind in ("class", "struct", "interface", "enum")
+               and s.start_byte <= node.start_byte < s.end_byte]
+    return max(classes, key=lambda s: s.start_byte) if classes else None

@@ -1,0 +1,117 @@
+"""Token buckets per user, and per user and message type for the expensive types.
+
+A bucket holds up to ``count`` tokens and refills at ``count / seconds`` per second, so "1000/15m"
+allows a burst of 1000 then about one request every 0.9 s, the smoothed form of the seed's
+"1000 requests per 15 minutes". A request takes one token from its user's bucket and, for a type with
+its own limit ("processor:chain" 10/15m), one from that bucket too; it is refused (with the seconds
+until enough tokens are back) without consuming either when one is empty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Callable, Mapping
+
+from nexus.engine.errors import ConfigError
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*([smhd]?)\s*\Z")
+_OFF = frozenset({"", "0", "off", "none", "unlimited"})
+PRUNE_ABOVE = 10_000  # buckets; past this, full ones (which carry no information) are dropped
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rate:
+    count: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds
+
+    @classmethod
+    def parse(cls, text: str, where: str = "rate") -> Rate | None:
+        """Parse "1000/15m", "10/60s", "5/h" ("/m" means one minute); "off"/"0" gives None.
+
+        Raises ConfigError naming ``where``.
+        """
+        if text.strip().lower() in _OFF:
+            return None
+        match = _RATE.match(text)
+        if match is None or not (match.group(2) or match.group(3)):
+            raise ConfigError(f"setting {where}: {text!r} is not a rate like '1000/15m' or 'off'")
+        count, amount, unit = match.groups()
+        seconds = (float(amount) if amount else 1.0) * _UNITS[unit or "s"]
+        if int(count) <= 0 or seconds <= 0:
+            raise ConfigError(f"setting {where}: {text!r} must allow at least one request per period")
+        return cls(int(count), seconds)
+
+
+class _Bucket:
+    __slots__ = ("tokens", "updated")
+
+    def __init__(self, tokens: float, updated: float) -> None:
+        self.tokens = tokens
+        self.updated = updated
+
+    def refill(self, rate: Rate, now: float) -> float:
+        tokens = min(float(rate.count), self.tokens + (now - self.updated) * rate.per_second)
+        self.tokens, self.updated = tokens, now
+        return tokens
+
+
+class RateLimiter:
+    """Implements the dispatcher's ``Limiter``. Not thread-safe: it lives on the event loop."""
+
+    def __init__(self, per_user: Rate | None, per_type: Mapping[str, Rate] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_user = per_user
+        self.per_type = dict(per_type or {})
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], _Bucket] = {}
+
+    def acquire(self, key: str, type_: str) -> float | None:
+        """Take a token for ``key``; None when allowed, else the seconds until the request would be."""
+        now = self._clock()
+        checks: list[tuple[_Bucket, Rate]] = []
+        if self.per_user is not None:
+            checks.append((self._bucket(key, "", self.per_user, now), self.per_user))
+        type_rate = self.per_type.get(type_)
+        if type_rate is not None:
+            checks.append((self._bucket(key, type_, type_rate, now), type_rate))
+        wait = 0.0
+        for bucket, rate in checks:
+            tokens = bucket.refill(rate, now)
+            if tokens < 1.0:
+                wait = max(wait, (1.0 - tokens) / rate.per_second)
+        if wait > 0.0:
+            return wait
+        for bucket, _rate in checks:
+            bucket.tokens -= 1.0
+        return None
+
+    def _bucket(self, key: str, type_: str, rate: Rate, now: float) -> _Bucket:
+        bucket = self._buckets.get((key, type_))
+        if bucket is None:
+            if len(self._buckets) >= PRUNE_ABOVE:
+                self._prune(now)
+            bucket = self._buckets[(key, type_)] = _Bucket(float(rate.count), now)
+        return bucket
+
+    def _prune(self, now: float) -> None:
+        for (key, type_), bucket in list(self._buckets.items()):
+            rate = self.per_type.get(type_) if type_ else self.per_user
+            if rate is None or bucket.refill(rate, now) >= rate.count:
+                del self._buckets[(key, type_)]
+
+
+def build_limiter(per_user: str, per_type: Mapping[str, str]) -> RateLimiter | None:
+    """A limiter from settings strings; None when every limit is off. Raises ConfigError."""
+    user_rate = Rate.parse(per_user, "gateway.rate_limit")
+    type_rates = {t: r for t, text in per_type.items()
+                  if (r := Rate.parse(str(text), f"gateway.type_limits.{t}")) is not None}
+    if user_rate is None and not type_rates:
+        return None
+    return RateLimiter(user_rate, type_rates)

@@ -1,0 +1,298 @@
+"""The WebSocket gateway: ``websockets`` (asyncio API) in front of the transport-agnostic dispatcher.
+
+    ws://HOST:PORT/ws/gateway?token=JWT   (or ``Authorization: Bearer JWT``; no token: auth:login only)
+    GET /health    JSON status (503 while shutting down)
+    GET /metrics   Prometheus text format
+
+The handshake hook (``process_request``) serves the two HTTP paths and checks the token, so a forged,
+expired or ``alg: none`` token is refused with HTTP 401 before a WebSocket exists. Limits:
+``max_message_bytes`` (larger frames close the connection with 1009, done by ``websockets``),
+``max_concurrent`` requests per connection, a bounded outbox per connection with ``send_timeout`` for
+readers that stop, ``idle_timeout``, and :meth:`Gateway.stop`, which stops accepting, lets in-flight
+requests finish for ``shutdown_grace`` seconds, cancels the rest, then closes with 1001.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import importlib.util
+import json
+import logging
+import time
+import weakref
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from nexus.engine.config import Settings, load_settings
+from nexus.engine.errors import ConfigError, NexusError
+
+from .auth import TokenError, TokenIssuer, load_secret
+from .handlers import Services, build_registry
+from .metrics import CONTENT_TYPE, GatewayMetrics
+from .protocol import ConnectionGone, Dispatcher, Identity, Registry
+from .ratelimit import RateLimiter, build_limiter
+from .settings import GatewaySettings
+from .users import UserStore
+from .workspace import WorkspaceHandle
+
+if TYPE_CHECKING:
+    from nexus.engine.providers import ProviderRouter
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT = 5.0
+
+
+class WebSocketTransport:
+    """The dispatcher's Transport over one ``websockets`` connection."""
+
+    __slots__ = ("_closing", "ws")
+
+    def __init__(self, ws: ServerConnection) -> None:
+        self.ws = ws
+        self._closing: asyncio.Task[None] | None = None
+
+    async def send(self, data: bytes) -> None:
+        try:
+            await self.ws.send(data, text=True)
+        except ConnectionClosed as exc:
+            raise ConnectionGone("connection closed") from exc
+
+    def close(self, code: int, reason: str) -> None:
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self.ws.close(code, reason))
+
+    def abort(self) -> None:
+        self.ws.transport.abort()
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings, *, registry: Registry, users: UserStore, tokens: TokenIssuer,
+                 metrics: GatewayMetrics | None = None, limiter: RateLimiter | None = None,
+                 services: Services | None = None) -> None:
+        _validate(settings)
+        self.settings = settings
+        self.services = services
+        self.users = users
+        self.tokens = tokens
+        self.metrics = metrics or GatewayMetrics()
+        self.dispatcher = Dispatcher(registry, limits=settings.session_limits(), limiter=limiter,
+                                     observer=self.metrics)
+        self.metrics.connections.set_function(lambda: len(self.dispatcher.sessions))
+        self._identities: weakref.WeakKeyDictionary[ServerConnection, Identity] = weakref.WeakKeyDictionary()
+        self._server: Server | None = None
+        self._port: int | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
+        self._started = time.monotonic()
+        self._stopping: asyncio.Task[None] | None = None
+
+    @classmethod
+    def create(cls, settings: GatewaySettings, root: Path, *, nexus_settings: Settings | None = None,
+               providers: ProviderRouter | None = None) -> Gateway:
+        """The gateway with its users file, secret, tokens and every handler, for workspace ``root``.
+
+        ``nexus_settings`` (default: ``load_settings(root)``) configures the subsystems (index,
+        providers); ``providers`` replaces the router built from them. Raises ConfigError (bad gateway
+        settings, unreadable secret, root not a folder). Invalid provider settings do not stop the
+        gateway: the AI types answer ``unavailable`` with the reason.
+        """
+        if not root.is_dir():
+            raise ConfigError(f"workspace root {root} is not a directory")
+        root = root.resolve()
+        nexus_settings = nexus_settings if nexus_settings is not None else load_settings(root)
+        users = UserStore(settings.users_path())
+        tokens = TokenIssuer(load_secret(settings.secret, settings.secret_path()), ttl=settings.token_ttl)
+        metrics = GatewayMetrics()
+        problem = None
+        if providers is None and importlib.util.find_spec("nexus.engine.providers") is not None:
+            from nexus.engine.providers import ProviderRouter
+
+            try:
+                providers = ProviderRouter.from_settings(nexus_settings, root=root)
+            except ConfigError as exc:
+                log.error("AI is off in the gateway: %s", exc)
+                problem = f"AI is not available: the provider settings are invalid ({exc})"
+        workspace = (WorkspaceHandle(root, nexus_settings)
+                     if importlib.util.find_spec("nexus.engine.workspace") is not None else None)
+        services = Services(root=root, users=users, tokens=tokens, metrics=metrics, workspace=workspace,
+                            providers=providers, providers_problem=problem)
+        limiter = build_limiter(settings.rate_limit, settings.type_rates())
+        return cls(settings, registry=build_registry(services), users=users, tokens=tokens, metrics=metrics,
+                   limiter=limiter, services=services)
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the one picked when settings.port is 0); valid after start()."""
+        assert self._port is not None, "start() first"
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.settings.host}:{self.port}{self.settings.path}"
+
+    async def start(self) -> None:
+        s = self.settings
+        self._server = await serve(
+            self._handle, s.host, s.port, process_request=self._process_request, max_size=s.max_message_bytes,
+            compression="deflate" if s.compression else None, ping_interval=s.ping_interval or None,
+            ping_timeout=s.ping_interval or None, close_timeout=CLOSE_TIMEOUT)
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        interval = max(0.05, min(1.0, s.send_timeout / 4, s.idle_timeout / 4))
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.create_task(self.dispatcher.run_sweeper(interval))
+        providers = self.services.providers if self.services is not None else None
+        if providers is not None and providers.available:
+            # Importing a provider SDK takes up to a second: pay it now, not in the first ai:chat.
+            self._warming = loop.create_task(self._warm(providers))
+        log.info("gateway listening on %s", self.url)
+
+    @staticmethod
+    async def _warm(providers: ProviderRouter) -> None:
+        try:
+            await providers.warm()
+        except Exception:  # the first ai:chat will report it to its client; here it is only logged
+            log.warning("could not prepare the AI providers", exc_info=True)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful shutdown (idempotent): stop accepting, drain for ``grace`` seconds (default
+        ``shutdown_grace``), cancel what is left, close every connection with 1001."""
+        if self._stopping is None:
+            # Refuse new requests and connections at once; handshakes already under way get 503.
+            self.dispatcher.draining = True
+            if self._server is not None:
+                self._server.server.close()
+            self._stopping = asyncio.get_running_loop().create_task(
+                self._stop(self.settings.shutdown_grace if grace is None else grace))
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self, grace: float) -> None:
+        server = self._server
+        if server is None:
+            return
+        await self.dispatcher.drain(grace)
+        server.close(close_connections=True, reason="server shutting down")
+        await server.wait_closed()
+        for task in (self._sweeper, self._warming):
+            if task is not None:
+                task.cancel()
+        if self.services is not None:
+            await self.services.aclose()
+        log.info("gateway stopped")
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        identity = self._identities.pop(ws, None)
+        peer = str(ws.remote_address[0]) if ws.remote_address else ""
+        session = self.dispatcher.open(WebSocketTransport(ws), identity=identity, peer=peer)
+        # Frames websockets has already read for this connection. A client that pipelines thousands of
+        # frames (one socket read can hold that many) must not keep the loop to itself, so while some
+        # are queued the reader yields after each; an interactive client pays nothing for it. (An
+        # internal of websockets: without it, always yield.)
+        queued = getattr(getattr(ws, "recv_messages", None), "frames", None)
+        try:
+            async for raw in ws:
+                await session.receive(raw)
+                if queued is None or len(queued):
+                    await asyncio.sleep(0)
+        except (ConnectionClosed, ConnectionGone):
+            pass  # an oversize frame (1009), a protocol error, a vanished or stalled peer: nothing to answer
+        finally:
+            await session.close()
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        if url.path == "/health":
+            return self._health(connection)
+        if url.path == "/metrics":
+            return _respond(connection, http.HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
+        if url.path != self.settings.path:
+            return connection.respond(http.HTTPStatus.NOT_FOUND,
+                                      f"no such path; the gateway serves {self.settings.path}, /health, /metrics\n")
+        if self.dispatcher.draining:
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "the gateway is shutting down\n")
+        token = _token_from(url.query, request.headers)
+        if token is None:
+            return None  # anonymous: may only auth:login
+        if not token:
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED,
+                                      "malformed Authorization header: use 'Bearer <token>'\n")
+        try:
+            identity = self.tokens.verify(token)
+            user = self.users.get(identity.user)
+        except TokenError as exc:
+            log.info("refused a connection from %s: %s", _peer(connection), exc)
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED, f"{exc}\n")
+        except NexusError as exc:
+            log.error("cannot check a token: %s", exc)
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n")
+        if user is None:
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED, f"user {identity.user} no longer exists\n")
+        # The role as the users file says now, not as it was when the token was issued.
+        self._identities[connection] = Identity(user.name, user.role, identity.expires_at)
+        return None
+
+    def _health(self, connection: ServerConnection) -> Response:
+        draining = self.dispatcher.draining
+        body = json.dumps({"status": "draining" if draining else "ok",
+                           "connections": len(self.dispatcher.sessions),
+                           "uptime": round(time.monotonic() - self._started, 3),
+                           "types": self.dispatcher.registry.types()})
+        status = http.HTTPStatus.SERVICE_UNAVAILABLE if draining else http.HTTPStatus.OK
+        return _respond(connection, status, body + "\n", "application/json")
+
+
+def _token_from(query: str, headers: Headers) -> str | None:
+    """The token from ``?token=`` or ``Authorization: Bearer``; "" for a malformed header; None if absent."""
+    values = parse_qs(query).get("token")
+    if values:
+        return values[0]
+    header = headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _respond(connection: ServerConnection, status: http.HTTPStatus, body: str, content_type: str) -> Response:
+    response = connection.respond(status, body)
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+def _peer(connection: ServerConnection) -> str:
+    return str(connection.remote_address[0]) if connection.remote_address else "?"
+
+
+def _validate(s: GatewaySettings) -> None:
+    checks = {
+        "max_message_bytes": s.max_message_bytes >= 1024,
+        "max_concurrent": s.max_concurrent >= 1,
+        "send_window_bytes": s.send_window_bytes >= 1024,
+        "send_timeout": s.send_timeout > 0,
+        "idle_timeout": s.idle_timeout > 0,
+        "shutdown_grace": s.shutdown_grace >= 0,
+        "ping_interval": s.ping_interval >= 0,
+        "port": 0 <= s.port <= 65535,
+    }
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise ConfigError("invalid gateway settings: " + ", ".join(f"gateway.{n}={getattr(s, n)!r}" for n in bad))
+    if not s.path.startswith("/"):
+        raise ConfigError(f"gateway.path must start with '/': {s.path!r}")

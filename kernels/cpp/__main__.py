@@ -1,0 +1,4 @@
+from nexus.kernels.cpp.kernel import CppKernel
+from nexus.kernels.wrapper import launch
+
+launch(CppKernel)

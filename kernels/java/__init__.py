@@ -1,0 +1,1 @@
+"""The Java wrapper kernel (JShell API). Run as ``python -m nexus.kernels.java -f FILE``."""

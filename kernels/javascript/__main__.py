@@ -1,0 +1,4 @@
+from nexus.kernels.javascript.kernel import JavaScriptKernel
+from nexus.kernels.wrapper import launch
+
+launch(JavaScriptKernel)

@@ -1,0 +1,130 @@
+"""Open documents: the editor's unsaved text, kept in sync by incremental changes.
+
+pygls' own document store splits lines with ``str.splitlines`` (which also breaks at form feeds and
+U+2028) and converts positions differently from our engine, so the server keeps its own: bytes and a
+:class:`LineMap` per version, and a parsed :class:`SourceFile` built lazily by whichever feature
+needs it first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from nexus.engine.errors import NexusError
+from nexus.engine.languages import language_for
+from nexus.engine.source import SourceFile
+
+from .convert import LineMap
+
+log = logging.getLogger(__name__)
+
+_LANGUAGE_IDS = {
+    "python": "python", "javascript": "javascript", "javascriptreact": "javascript", "typescript": "typescript",
+    "typescriptreact": "tsx", "java": "java", "cpp": "cpp", "c": "c", "cuda-cpp": "cpp", "objective-cpp": "cpp",
+}
+
+
+class DocumentError(NexusError):
+    """A request names a document that is not open or cannot be read."""
+
+
+def path_of(uri: str) -> Path | None:
+    """The file-system path of a ``file:`` URI, or None for other schemes."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
+
+
+@dataclass(slots=True)
+class Document:
+    uri: str
+    path: Path | None
+    version: int
+    text: str
+    language: str | None
+    encoding: str
+    _lines: LineMap | None = field(default=None, repr=False)
+    _source: SourceFile | None = field(default=None, repr=False)
+    rel: str = ""  # workspace-relative path when inside a folder, else the absolute path
+
+    @property
+    def lines(self) -> LineMap:
+        if self._lines is None:
+            self._lines = LineMap(self.text.encode("utf-8", "surrogatepass"), self.encoding)
+        return self._lines
+
+    @property
+    def source(self) -> SourceFile:
+        if self._source is None:
+            self._source = SourceFile(self.rel or str(self.path or self.uri), self.text, self.language, self.version)
+        return self._source
+
+    def apply(self, change: types.TextDocumentContentChangeEvent) -> None:
+        if isinstance(change, types.TextDocumentContentChangePartial):
+            lines = self.lines
+            start, end = lines.offset(change.range.start), lines.offset(change.range.end)
+            if end < start:
+                start, end = end, start
+            data = lines.data[:start] + change.text.encode("utf-8", "surrogatepass") + lines.data[end:]
+            self.text = data.decode("utf-8", "surrogatepass")
+            self._lines = LineMap(data, self.encoding)
+        else:
+            self.text = change.text
+            self._lines = None
+        self._source = None
+
+
+class Documents:
+    def __init__(self) -> None:
+        self._docs: dict[str, Document] = {}
+        self.encoding = "utf-16"
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._docs.values()))
+
+    def open(self, item: types.TextDocumentItem, rel: str) -> Document:
+        path = path_of(item.uri)
+        language = language_for(path.name) if path is not None else None
+        if language is None:
+            language = _LANGUAGE_IDS.get(item.language_id)
+        doc = Document(item.uri, path, item.version, item.text, language, self.encoding, rel=rel)
+        self._docs[_key(item.uri)] = doc
+        return doc
+
+    def get(self, uri: str) -> Document | None:
+        return self._docs.get(_key(uri))
+
+    def close(self, uri: str) -> Document | None:
+        return self._docs.pop(_key(uri), None)
+
+    def require(self, uri: str) -> Document:
+        """The open document, or the file on disk when the client asks about one it did not open.
+
+        Raises DocumentError when it is neither open nor a readable file.
+        """
+        doc = self.get(uri)
+        if doc is not None:
+            return doc
+        path = path_of(uri)
+        if path is None:
+            raise DocumentError(f"{uri} is not open and not a file")
+        try:
+            size = path.stat().st_size
+            if size > 20_000_000:
+                raise DocumentError(f"{path} is too large ({size} bytes)")
+            text = path.read_bytes().decode("utf-8", "replace")
+        except OSError as exc:
+            raise DocumentError(f"{uri} is not open and cannot be read: {exc.strerror or exc}") from exc
+        language = language_for(path.name)
+        return Document(uri, path, 0, text, language, self.encoding, rel=str(path))
+
+
+def _key(uri: str) -> str:
+    path = path_of(uri)
+    return os.path.normpath(str(path)) if path is not None else uri

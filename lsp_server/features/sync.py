@@ -1,0 +1,105 @@
+"""Text document sync: open, incremental change, save, close. Unsaved text is what queries see.
+
+The current document is always read from its live buffer; the index follows it (debounced) so that
+searches and other files' references see unsaved edits too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lsprotocol import types
+from nexus.engine.errors import NexusError
+from nexus.engine.languages import language_for
+from nexus.engine.worker import content_hash
+
+from ..documents import Document, path_of
+from ..server import NexusServer
+
+log = logging.getLogger(__name__)
+
+INDEX_DELAY = 0.5  # seconds of quiet before an edited buffer is re-indexed
+
+
+def register(server: NexusServer) -> None:
+    pending: dict[str, asyncio.TimerHandle] = {}
+
+    def schedule_index(ls: NexusServer, doc: Document, from_disk: bool = False) -> None:
+        folder = ls.folder_of(doc)
+        if folder is None or folder.ws is None or not doc.rel or language_for(doc.rel) is None:
+            return
+        old = pending.pop(doc.uri, None)
+        if old is not None:
+            old.cancel()
+        text = None if from_disk else doc.text
+
+        def fire() -> None:
+            pending.pop(doc.uri, None)
+            future = ls.pool.submit(_update, folder.ws, doc.rel, text)
+            future.add_done_callback(lambda f: f.exception() and log.info("re-indexing %s: %s", doc.rel, f.exception()))
+
+        assert ls.loop is not None
+        pending[doc.uri] = ls.loop.call_later(INDEX_DELAY, fire)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: NexusServer, params: types.DidOpenTextDocumentParams) -> None:
+        item = params.text_document
+        path = path_of(item.uri)
+        folder = ls.folders.for_path(path)
+        rel = ""
+        if folder is not None and folder.ws is not None and path is not None:
+            try:
+                rel = folder.ws.relative(path)
+            except NexusError:
+                rel = ""
+        doc = ls.documents.open(item, rel or (str(path) if path else item.uri))
+        if folder is not None and folder.ws is not None and rel and language_for(rel) is not None:
+            future = ls.pool.submit(_update_if_changed, folder.ws, rel, doc.text)
+            future.add_done_callback(lambda f: f.exception() and log.info("indexing %s: %s", rel, f.exception()))
+        if doc.language == "python" and doc.path is not None:
+            semantics = ls.semantics(doc)
+            if semantics is not None:
+                semantics.parse(str(doc.path), doc.text)
+        ls.emit("opened", doc)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: NexusServer, params: types.DidChangeTextDocumentParams) -> None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            log.info("change for %s, which is not open: ignored", params.text_document.uri)
+            return
+        for change in params.content_changes:
+            doc.apply(change)
+        doc.version = params.text_document.version
+        schedule_index(ls, doc)
+        ls.emit("changed", doc)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: NexusServer, params: types.DidSaveTextDocumentParams) -> None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            return
+        if params.text is not None and params.text != doc.text:
+            doc.apply(types.TextDocumentContentChangeWholeDocument(text=params.text))
+        schedule_index(ls, doc, from_disk=True)
+        ls.emit("saved", doc)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: NexusServer, params: types.DidCloseTextDocumentParams) -> None:
+        doc = ls.documents.close(params.text_document.uri)
+        if doc is None:
+            return
+        schedule_index(ls, doc, from_disk=True)  # the index forgets the unsaved text
+        ls.emit("closed", doc)
+
+
+def _update_if_changed(ws, rel: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """A just-opened buffer that differs from what is indexed (unsaved, or a new file) is indexed."""
+    info = ws.file_info(rel)
+    if info is None or info.content_hash != content_hash(text.encode("utf-8", "surrogateescape")):
+        ws.update_file(rel, text)
+
+
+def _update(ws, rel: str, text: str | None) -> None:  # type: ignore[no-untyped-def]
+    ws.update_file(rel, text)

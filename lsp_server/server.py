@@ -1,0 +1,249 @@
+"""The Nexus language server: state, the event-loop rules, and the list of feature modules.
+
+Each LSP feature lives in its own module under ``features/`` with a ``register(server)`` function; adding
+a feature (inline completion, code actions, ``nexus/chat``, ``nexus/run``) is adding a module to
+``FEATURES``. Handlers stay short on the event loop: anything that parses, reads the index or runs
+jedi goes through :meth:`NexusServer.offload` (a thread pool, honouring ``$/cancelRequest``) or
+:meth:`NexusServer.python` (jedi's own thread, with a latency budget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from nexus.engine.errors import NexusError
+from nexus.engine.python_semantics import PythonSemantics
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from .convert import encoding_for, lsp_encoding
+from .documents import Document, DocumentError, Documents
+from .folders import Folder, Folders
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FEATURES = (
+    "lifecycle", "sync", "watch", "diagnostics", "completion", "hover", "signature_help", "definition",
+    "references", "highlight", "rename", "document_symbols", "workspace_symbols", "folding", "selection",
+    "search", "reindex", "status",
+)
+
+
+class NexusProtocol(LanguageServerProtocol):
+    """pygls' protocol with our document store and our position-encoding choice."""
+
+    _server: NexusServer
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):  # type: ignore[no-untyped-def, override]
+        result = yield from super().lsp_initialize(params)
+        result.capabilities.position_encoding = lsp_encoding(encoding_for(params.capabilities))
+        return result
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls drops a request whose params do not fit the method's type without answering it,
+        which leaves the client waiting forever: answer such a request with InvalidParams."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException:
+            msg_id = data.get("id")
+            if "method" in data and isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool):
+                log.info("invalid params for %s (id %s): answered with an error", data.get("method"), msg_id)
+                error = JsonRpcInvalidParams(message=f"invalid params for {data.get('method')}")
+                self._send_response(msg_id, error=error.to_response_error())
+            raise
+
+    # Our Documents store applies the changes; pygls' copy would only cost time and memory.
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):  # type: ignore[no-untyped-def, override]
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):  # type: ignore[no-untyped-def, override]
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):  # type: ignore[no-untyped-def, override]
+        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield handler, (params,), None
+
+
+class NexusServer(LanguageServer):
+    def __init__(self) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            own_version = version("nexus-ide")
+        except PackageNotFoundError:
+            own_version = "0"
+        super().__init__("nexus", own_version, protocol_cls=NexusProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental, max_workers=4)
+        self.documents = Documents()
+        self.folders = Folders(self._progress_from_thread)
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nexus-query")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.options: dict[str, Any] = {}
+        self.hooks: dict[str, list[Callable[..., Any]]] = {}
+        self._progress_tokens: dict[str, str] = {}
+        self._loose_python: dict[Path, PythonSemantics] = {}
+
+    # -- plumbing features share ---------------------------------------------------------------
+
+    def on(self, event: str, callback: Callable[..., Any]) -> None:
+        """Subscribe to a server event ("opened", "changed", "closed", "saved", "indexed")."""
+        self.hooks.setdefault(event, []).append(callback)
+
+    def emit(self, event: str, *args: Any) -> None:
+        for callback in self.hooks.get(event, ()):
+            try:
+                callback(*args)
+            except Exception:
+                log.exception("%s handler %r failed", event, callback)
+
+    async def offload(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in the query pool. If the request is cancelled first, the work never starts."""
+        future = self.pool.submit(fn, *args)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+
+    async def python(self, future: Future[T], budget: float) -> T | None:
+        """Wait up to ``budget`` seconds for a jedi job; None when it is late (it finishes on its own)."""
+        wrapped = asyncio.wrap_future(future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(wrapped), budget)
+        except TimeoutError:
+            log.debug("jedi over its %.0f ms budget: answering from the index", budget * 1000)
+            return None
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except NexusError as exc:
+            log.info("jedi: %s", exc)
+            return None
+        except Exception:
+            log.exception("jedi failed")
+            return None
+
+    def budget(self, feature: str, default: float) -> float:
+        """Seconds jedi gets for ``feature`` before the index answers; ``initializationOptions.budgets``
+        (milliseconds per feature) overrides the default."""
+        budgets = self.options.get("budgets")
+        value = budgets.get(feature) if isinstance(budgets, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value) / 1000
+        return default
+
+    def document(self, uri: str) -> Document:
+        """The open (or on-disk) document; raises a JSON-RPC error the client can show otherwise."""
+        try:
+            return self.documents.require(uri)
+        except DocumentError as exc:
+            log.info("%s", exc)
+            raise DocumentRequestError(str(exc)) from exc
+
+    def semantics(self, doc: Document) -> PythonSemantics | None:
+        """jedi for a Python document: its folder's, or one for its own folder when outside them all."""
+        folder = self.folder_of(doc)
+        if folder is not None:
+            return folder.python()
+        if doc.path is None:
+            return None
+        root = doc.path.parent
+        found = self._loose_python.get(root)
+        if found is None:
+            try:
+                found = self._loose_python[root] = PythonSemantics(root)
+            except NexusError as exc:
+                log.error("python semantics unavailable for %s: %s", root, exc)
+                return None
+        return found
+
+    def folder_of(self, doc: Document) -> Folder | None:
+        return self.folders.for_path(doc.path)
+
+    def sources(self, folder: Folder | None) -> dict[str, Any]:
+        """Live sources of the other open documents in ``folder``, by workspace-relative path."""
+        out = {}
+        for doc in self.documents:
+            if folder is not None and doc.path is not None and self.folder_of(doc) is folder:
+                out[doc.rel] = doc.source
+        return out
+
+    def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    # -- progress ----------------------------------------------------------------------------------
+
+    def _progress_from_thread(self, folder: Folder, event: Any, phase: str) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._progress, folder, event, phase)
+
+    def _progress(self, folder: Folder, event: Any, phase: str) -> None:
+        supported = bool(self.client_capabilities.window and self.client_capabilities.window.work_done_progress)
+        key = str(folder.root)
+        if phase == "begin":
+            if not supported:
+                return
+            token = f"nexus-index-{id(folder)}-{asyncio.get_running_loop().time()}"
+            self._progress_tokens[key] = token
+            self.work_done_progress.create(token)
+            self.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                title=f"Indexing {folder.root.name}", cancellable=False, percentage=0))
+        elif phase == "report" and key in self._progress_tokens:
+            total = max(event.bytes_total, 1)
+            message = f"{event.files_done}/{event.files_total} files" if event.files_total else event.phase
+            self.work_done_progress.report(self._progress_tokens[key], types.WorkDoneProgressReport(
+                message=message, percentage=min(100, int(100 * event.bytes_done / total))))
+        elif phase == "end":
+            token = self._progress_tokens.pop(key, None)
+            if token is not None:
+                self.work_done_progress.end(token, types.WorkDoneProgressEnd(
+                    message=folder.error or f"{folder.files_total} files indexed"))
+            self.emit("indexed", folder)
+
+
+class DocumentRequestError(JsonRpcInvalidParams):
+    """A request about a document that cannot be served: the client gets an InvalidParams error
+    response carrying the reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message)
+
+
+def create_server() -> NexusServer:
+    server = NexusServer()
+    for name in FEATURES:
+        module = importlib.import_module(f"{__package__}.features.{name}")
+        module.register(server)
+    return server
+
+
+def stdio_streams() -> tuple[Any, Any]:
+    """The protocol owns the real stdout; anything else printing to it (a library) goes to stderr."""
+    stdout = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    return sys.stdin.buffer, stdout
+
+
+def root_of(uri: str) -> Path | None:
+    from .documents import path_of
+
+    return path_of(uri)
