@@ -422,7 +422,8 @@ def _open_stores(index_dir: Path) -> tuple[Store, SearchIndex, str]:
         # A Tantivy index that cannot be opened is rebuilt from nothing; LMDB is wiped with it so the
         # next run re-indexes everything rather than trusting records without documents.
         store.close()
-        shutil.rmtree(index_dir, ignore_errors=True)
+        shutil.rmtree(index_dir / "lmdb", ignore_errors=True)  # graph/ and contexts/ are not derived from it
+        shutil.rmtree(index_dir / "tantivy", ignore_errors=True)
         reason = "the search index was unreadable: rebuilding"
         store = Store(index_dir / "lmdb")
         search = SearchIndex(index_dir / "tantivy")
