@@ -86,12 +86,12 @@ async def test_ai_chat_streams_deltas_then_usage(start: Start, router: ProviderR
         assert [(r["type"], r["id"]) for r in replies] == [("ai:delta", chat_id)] * 3 + [("ai:done", chat_id)]
         assert "".join(r["data"]["text"] for r in replies[:3]) == "Hello there"
         done = replies[3]["data"]
-        assert done["response"] == "Hello there" and done["receipt"] is None
+        assert done["response"] == "Hello there" and done["receipt"] == [] and done["contextId"] is None
         assert done["usage"]["provider"] == "anthropic" and done["usage"]["outputTokens"] > 0
         assert fake_llm.requests[-1].prompt_text == "Say hello"
         assert gw.metrics.tokens_used.get("anthropic", "output") == done["usage"]["outputTokens"]
-        refused = await c.request("ai:chat", {"prompt": "x", "contextId": "ctx-1"})
-        assert error_code(refused) == "unavailable" and "context store" in refused["data"]["message"]
+        unknown = await c.request("ai:chat", {"prompt": "x", "contextId": "ctx-1"})
+        assert error_code(unknown) == "not_found" and "ctx-1" in unknown["data"]["message"]
         for payload in ({}, {"prompt": "x", "maxTokens": 0}, {"prompt": "x", "role": "poet"},
                         {"prompt": "x", "provider": "nobody"}, {"prompt": "x", "fallback": "yes"}):
             assert error_code(await c.request("ai:chat", payload)) == "bad_request", payload
