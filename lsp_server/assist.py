@@ -66,7 +66,6 @@ class AssistState:
         self._problem: str | None = None
         self.kernels: Any = None  # nexus.kernels.ExecutionService, started by the first nexus/run
         self.kernels_lock = asyncio.Lock()
-        self.closing: asyncio.Task[None] | None = None
 
     def assistant(self) -> Assistant:
         """The assistant; raises RequestFailed when the settings are invalid (the message names the key)."""

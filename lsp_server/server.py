@@ -13,7 +13,7 @@ import asyncio
 import importlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,6 +65,15 @@ class NexusProtocol(LanguageServerProtocol):
                 self._send_response(msg_id, error=error.to_response_error())
             raise
 
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args):  # type: ignore[no-untyped-def, override]
+        """After the usual shutdown, await the async clean-ups features registered (kernels to stop):
+        the response waits for them, so ``exit`` can end the process at once."""
+        result = yield from super().lsp_shutdown(*args)
+        for cleanup in list(self._server.cleanups):
+            yield cleanup, (), None
+        return result
+
     # Our Documents store applies the changes; pygls' copy would only cost time and memory.
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):  # type: ignore[no-untyped-def, override]
@@ -98,6 +107,7 @@ class NexusServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.options: dict[str, Any] = {}
         self.hooks: dict[str, list[Callable[..., Any]]] = {}
+        self.cleanups: list[Callable[[], Awaitable[None]]] = []  # awaited before the shutdown response
         self._progress_tokens: dict[str, str] = {}
         self._loose_python: dict[Path, PythonSemantics] = {}
 

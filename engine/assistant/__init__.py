@@ -9,7 +9,7 @@ protocol and call :class:`Assistant`; see docs/assistant.md.
 from __future__ import annotations
 
 from .assistant import AnswerStream, Assistant, retrieval_answer
-from .edits import extract_code, reindent, tests_path_for
+from .edits import extract_code, location_of_tests, reindent
 from .grounding import Focus, Grounding, enclosing, find_focus, ground
 from .model import (
     Answer,
@@ -31,5 +31,5 @@ __all__ = [
     "Answer", "AnswerStream", "AssistRequest", "Assistant", "AssistantError", "AssistantSettings", "Diagnostic",
     "Document", "EditProposal", "FileEdit", "Focus", "Grounding", "InlineSuggestion", "NoEditError",
     "ReceiptEntry", "Task", "assistant_settings", "clean_completion", "enclosing", "extract_code", "fim_parts",
-    "find_focus", "ground", "reindent", "retrieval_answer", "tests_path_for",
+    "find_focus", "ground", "reindent", "retrieval_answer", "location_of_tests",
 ]

@@ -32,7 +32,7 @@ from nexus.engine.paths import resolve_inside
 from nexus.engine.providers import NoProviderError, ProviderError, ProviderRouter, Request
 from nexus.engine.workspace import Workspace
 
-from .edits import replacement, tests_file_edit, tests_path_for
+from .edits import edit_for_tests, location_of_tests, replacement
 from .grounding import Focus, Grounding, ground, require_focus
 from .model import (
     Answer,
@@ -210,7 +210,7 @@ class Assistant:
         answer = Answer(stream.text, grounding.receipt, True, usage.provider, usage.model, usage, grounding.tokens)
         if task is Task.TESTS:
             assert test_path is not None
-            edit, note = tests_file_edit(test_path, stream.text, existing)
+            edit, note = edit_for_tests(test_path, stream.text, existing)
         else:
             edit, note = replacement(focus, stream.text, request.document.text)
         return EditProposal(task, (edit,), answer, note)
@@ -269,7 +269,7 @@ def _char_offset(text: str, cursor: tuple[int, int]) -> int:
 def _tests_target(ws: Workspace | None, doc: Document) -> tuple[str, str | None]:
     """Where the tests for ``doc`` go and, when that file exists, its text."""
     has_tests = ws is not None and doc.in_workspace and (ws.root / "tests").is_dir()
-    path = tests_path_for(doc.path, doc.language, has_tests)
+    path = location_of_tests(doc.path, doc.language, has_tests)
     if ws is not None and doc.in_workspace:
         target = resolve_inside(ws.root, path)
     else:

@@ -67,7 +67,7 @@ def replacement(focus: Focus, answer: str, document_text: str) -> tuple[FileEdit
     return FileEdit(focus.path, code, span), note
 
 
-def tests_path_for(path: str, language: str | None, has_tests_folder: bool) -> str:
+def location_of_tests(path: str, language: str | None, has_tests_folder: bool) -> str:
     """Where tests for ``path`` go, by the language's habits: ``tests/test_x.py`` (or ``test_x.py`` next to
     the file without a tests folder), ``x.test.ts``, ``XTest.java``, ``x_test.cpp``."""
     p = PurePosixPath(path)
@@ -85,7 +85,7 @@ def tests_path_for(path: str, language: str | None, has_tests_folder: bool) -> s
     return str(p.with_name(f"test_{stem}{suffix}"))
 
 
-def tests_file_edit(test_path: str, answer: str, existing: str | None) -> tuple[FileEdit, str]:
+def edit_for_tests(test_path: str, answer: str, existing: str | None) -> tuple[FileEdit, str]:
     """A new test file with the answer's code, or the code appended to the existing file."""
     code, note = extract_code(answer)
     code = reindent(code.rstrip("\n"), "") + "\n"

@@ -23,7 +23,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from nexus.engine.config import load_settings
@@ -58,7 +57,7 @@ def register(server: NexusServer) -> None:
     async def nexus_run(ls: NexusServer, params: Any) -> dict[str, Any]:
         args = params_of(params)
         token = progress_token(args)
-        code, language, session_id, folder = _what_to_run(ls, args)
+        code, language, session_id, places = _what_to_run(ls, args)
         timeout = args.get("timeout")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or not 0 < timeout <= MAX_TIMEOUT):
@@ -67,8 +66,8 @@ def register(server: NexusServer) -> None:
 
         try:
             service = await kernels(ls)
-            if session_id is not None and folder is not None:
-                await _prepare_session(service, session_id, language, folder)
+            if session_id is not None and places:
+                await _prepare_session(service, session_id, language, places)
             result: Any = None
             async for event in service.stream(code, language, session_id=session_id, timeout=timeout):
                 if isinstance(event, ExecutionResult):
@@ -88,24 +87,18 @@ def register(server: NexusServer) -> None:
         if service is not None and any(s.session_id == session for s in service.sessions()):
             asyncio.ensure_future(_shutdown_quietly(service, session))
 
-    def shutdown() -> None:
+    async def stop_kernels() -> None:
+        """Every kernel stops before the shutdown response (the server's shutdown awaits this)."""
         assist = state(server)
-        if assist.kernels is not None and assist.closing is None:
-            assist.closing = asyncio.ensure_future(assist.kernels.close())
+        if assist.kernels is None:
+            return
+        try:
+            await asyncio.wait_for(assist.kernels.close(), 15)
+        except (TimeoutError, NexusError) as exc:
+            log.warning("kernels did not all stop: %s", exc or "timed out after 15 s")
 
     server.on("closed", closed)
-    server.on("shutdown", shutdown)
-
-    @server.feature(types.EXIT)
-    async def exit_(ls: NexusServer, params: Any) -> None:
-        """Stop every kernel before the process ends (``shutdown`` started it; ``exit`` waits for it)."""
-        shutdown()
-        closing = state(ls).closing
-        if closing is not None:
-            try:
-                await asyncio.wait_for(closing, 10)
-            except (TimeoutError, NexusError):
-                log.warning("kernels did not all stop within 10 s")
+    server.cleanups.append(stop_kernels)
 
 
 def _session_id(uri: str) -> str:
@@ -137,14 +130,17 @@ async def kernels(ls: NexusServer) -> Any:
     return assist.kernels
 
 
-async def _prepare_session(service: Any, session_id: str, language: str, folder: Path) -> None:
-    """A new document session starts in the document's folder, which is also importable (Python)."""
+async def _prepare_session(service: Any, session_id: str, language: str, places: tuple[Path, ...]) -> None:
+    """A new document session starts in the document's folder; in Python that folder and the workspace
+    folder are importable (``from pkg.module import x`` works as it does from the project root)."""
     if any(s.session_id == session_id for s in service.sessions()):
         return
     await service.open_session(language, session_id)
+    folder = places[0]
+    paths = [str(p) for p in dict.fromkeys(places)]
     setup = {
         "python": f"import os as _os, sys as _sys\n_os.chdir({str(folder)!r})\n"
-                  f"_sys.path.insert(0, {str(folder)!r})\ndel _os, _sys",
+                  f"_sys.path[:0] = [p for p in {paths!r} if p not in _sys.path]\ndel _os, _sys",
         "javascript": f"process.chdir({json.dumps(str(folder))})",
         "typescript": f"process.chdir({json.dumps(str(folder))})",
     }.get(language)
@@ -154,8 +150,8 @@ async def _prepare_session(service: Any, session_id: str, language: str, folder:
             log.warning("could not start session %s in %s: %s", session_id, folder, result.output)
 
 
-def _what_to_run(ls: NexusServer, args: dict[str, Any]) -> tuple[str, str, str | None, Path | None]:
-    """(code, kernel language, session id or None, the document's folder or None)."""
+def _what_to_run(ls: NexusServer, args: dict[str, Any]) -> tuple[str, str, str | None, tuple[Path, ...]]:
+    """(code, kernel language, session id or None, the document's folder and its workspace folder)."""
     session = args.get("sessionId")
     if session is not None and (not isinstance(session, str) or not session or len(session) > 256):
         raise JsonRpcInvalidParams(message="sessionId must be a non-empty string")
@@ -166,7 +162,7 @@ def _what_to_run(ls: NexusServer, args: dict[str, Any]) -> tuple[str, str, str |
     if code is not None:
         if not isinstance(code, str):
             raise JsonRpcInvalidParams(message="code must be a string")
-        return code, language or "python", session, None
+        return code, language or "python", session, ()
     if args.get("textDocument") is None:
         raise JsonRpcInvalidParams(message="nexus/run expects {code, language?} or {textDocument, range? | "
                                            "cell: true, position}")
@@ -188,8 +184,11 @@ def _what_to_run(ls: NexusServer, args: dict[str, Any]) -> tuple[str, str, str |
         code = textwrap.dedent(doc.lines.data[start:end].decode("utf-8", "replace"))
     else:
         code = doc.text
-    folder = doc.path.parent if doc.path is not None else None
-    return code, language, session or _session_id(doc.uri), folder
+    places: tuple[Path, ...] = ()
+    if doc.path is not None:
+        workspace = ls.folder_of(doc)
+        places = (doc.path.parent,) + ((workspace.root,) if workspace is not None else ())
+    return code, language, session or _session_id(doc.uri), places
 
 
 def cell_at(text: str, row: int, leader: str = "#") -> str:
