@@ -33,7 +33,7 @@ from nexus.engine.providers import NoProviderError, ProviderError, ProviderRoute
 from nexus.engine.workspace import Workspace
 
 from .edits import edit_for_tests, location_of_tests, replacement
-from .grounding import Focus, Grounding, ground, require_focus
+from .grounding import ContextCache, Focus, Grounding, ground, require_focus
 from .model import (
     Answer,
     AssistantError,
@@ -115,6 +115,7 @@ class Assistant:
         self.router = router
         self.settings = settings or AssistantSettings()
         self._run_sync: RunSync = run_sync or asyncio.to_thread
+        self.inline_cache = ContextCache()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, root: Path | None = None,
@@ -236,7 +237,7 @@ class Assistant:
             focus = Focus(doc.path, parts.first_row, parts.last_row, parts.prefix + parts.suffix, "cursor",
                           "the code before and after the cursor", parts.tokens)
             budget = (request.budget or settings.inline_budget) + parts.tokens
-            return parts, ground(ws, request, budget, counter, model, "", focus)
+            return parts, ground(ws, request, budget, counter, model, "", focus, self.inline_cache)
 
         parts, grounding = await self._run_sync(prepare)
         model_request = Request(prompt=fim_message(doc.path, doc.language, parts, grounding),

@@ -16,7 +16,10 @@ Everything here is synchronous (LMDB, Tantivy, tree-sitter): async callers run i
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from nexus.engine.context import BudgetError, ContextError, ContextRequest, Piece, TokenCounter, build_context
 from nexus.engine.errors import NexusError, NotFoundError
@@ -159,12 +162,44 @@ def _fit(focus: Focus, doc: Document, counter: TokenCounter, limit: int, around:
                  focus.symbol)
 
 
+class ContextCache:
+    """Workspace context by (workspace, file, cursor row, index version, budget): inline completion asks
+    again at every pause in typing, usually on the same line, and the index part of its context only
+    changes when the index does (the live text around the cursor is never cached). Thread-safe."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[Any, ...], Grounding] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> Grounding | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def put(self, key: tuple[Any, ...], value: Grounding) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
 def ground(ws: Workspace | None, request: AssistRequest, budget: int, counter: TokenCounter,
-           model: str | None = None, query: str | None = None, preset: Focus | None = None) -> Grounding:
+           model: str | None = None, query: str | None = None, preset: Focus | None = None,
+           cache: ContextCache | None = None) -> Grounding:
     """The focus and the workspace context for ``request``, together within ``budget`` tokens.
 
     ``query`` overrides the retrieval query (default: the question, else the names at the cursor);
-    ``preset`` is a focus the caller already cut (inline completion's prefix and suffix).
+    ``preset`` is a focus the caller already cut (inline completion's prefix and suffix); ``cache``
+    keeps the workspace part of inline requests (see :class:`ContextCache`).
     Raises AssistantError (see :func:`find_focus`); a workspace that cannot give context (not indexed
     yet) is not an error: the grounding says why in ``note``.
     """
@@ -180,6 +215,23 @@ def ground(ws: Workspace | None, request: AssistRequest, budget: int, counter: T
     line = request.cursor[0] if request.cursor is not None else (focus.start_line if focus else None)
     if path is None:
         line = None
+    key: tuple[Any, ...] | None = None
+    if cache is not None and request.task is Task.INLINE:
+        key = (str(ws.root), path, line, ws.store.meta("updated_at"), remaining, model)
+        cached = cache.get(key)
+        if cached is not None:
+            return Grounding(focus, cached.context_text, cached.context_entries, used + cached.tokens, cached.note,
+                             cached.pieces)
+    found = _workspace_context(ws, request, focus, path, line, remaining, counter, model, query)
+    if key is not None and cache is not None:
+        cache.put(key, found)
+    return Grounding(focus, found.context_text, found.context_entries, used + found.tokens, found.note, found.pieces)
+
+
+def _workspace_context(ws: Workspace, request: AssistRequest, focus: Focus | None, path: str | None,
+                       line: int | None, remaining: int, counter: TokenCounter, model: str | None,
+                       query: str | None) -> Grounding:
+    """The workspace part alone, as a Grounding without a focus (``tokens`` counts only it)."""
     text = request.question if query is None else query
     if request.diagnostic is not None:
         text = f"{text} {request.diagnostic.message}".strip()
@@ -196,10 +248,10 @@ def ground(ws: Workspace | None, request: AssistRequest, budget: int, counter: T
             context = build_context(ws, wanted, counter=counter)
     except (ContextError, BudgetError) as exc:
         log.info("no workspace context: %s", exc)
-        return Grounding(focus, "", (), used, str(exc))
+        return Grounding(None, "", (), 0, str(exc))
     except NexusError as exc:
         log.warning("workspace context failed: %s", exc)
-        return Grounding(focus, "", (), used, str(exc))
+        return Grounding(None, "", (), 0, str(exc))
     kept = []
     for piece in context.pieces:
         if focus is not None and piece.path == focus.path and request.task is Task.INLINE:
@@ -209,7 +261,7 @@ def ground(ws: Workspace | None, request: AssistRequest, budget: int, counter: T
             continue
         kept.append(piece)
     entries = tuple(ReceiptEntry(p.path, p.start_line, p.end_line, p.kind, p.reason, p.tokens) for p in kept)
-    return Grounding(focus, "".join(p.render() for p in kept), entries, used + sum(p.tokens for p in kept),
+    return Grounding(None, "".join(p.render() for p in kept), entries, sum(p.tokens for p in kept),
                      pieces=tuple(kept))
 
 

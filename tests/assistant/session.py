@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ class Session:
         self.env = env
         self.client = LanguageClient("assistant-tests", "0", converter_factory=default_converter)
         self.partials: dict[Any, list[Any]] = defaultdict(list)
+        self.first_partial_at: dict[Any, float] = {}  # perf_counter when a token's first partial arrived
         self.partial_event = asyncio.Event()
         self.applied: list[types.ApplyWorkspaceEditParams] = []
         self.apply_answer = True
@@ -59,6 +61,7 @@ class Session:
 
         @client.feature(types.PROGRESS)
         def progress(params: types.ProgressParams) -> None:
+            self.first_partial_at.setdefault(params.token, time.perf_counter())
             self.partials[params.token].append(plain(params.value))
             self.partial_event.set()
 

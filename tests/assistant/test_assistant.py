@@ -172,6 +172,15 @@ async def test_inline_completion_fills_in_the_middle(
     assert sent["model"] == "claude-haiku-5-5" and sent["max_tokens"] == 128
     assert "def circumference(circle: Circle) -> float:\n    <CURSOR/>\n" in sent["messages"][-1]["content"]
     assert suggestion.receipt[0].reason == "the code before and after the cursor"
+    # Typing on the same line: the index part of the context is reused, the text around the cursor is not.
+    typed = text.replace("-> float:\n    \n", "-> float:\n    ret\n")
+    fake_llm.script("anthropic", Reply(text="urn 2 * math.pi * circle.radius"))
+    again = await assistant.suggest(ws, AssistRequest(Task.INLINE, document=Document("pkg/geometry.py", typed,
+                                                                                     "python"), cursor=(cursor[0], 7)))
+    assert again is not None and again.text == "urn 2 * math.pi * circle.radius"
+    assert (assistant.inline_cache.hits, assistant.inline_cache.misses) == (1, 1)
+    assert again.receipt[1:] == suggestion.receipt[1:]
+    assert "    ret<CURSOR/>\n" in fake_llm.requests_to("anthropic")[-1].json["messages"][-1]["content"]
 
 
 async def test_without_a_provider_answers_are_retrieval_only_and_edits_say_how_to_configure(ws: Workspace) -> None:
