@@ -5,15 +5,19 @@ mapping at the edge.
 The assistant is built on first use from the first workspace folder's settings (``.nexus.toml``,
 ``nexus.toml``, ``NEXUS_*`` and the providers' API key variables of the server's environment), so a
 server that never answers an AI request never imports an SDK; ``initialized`` warms it in the
-background when a provider is configured. Grounding work runs in the server's query pool.
+background when a provider is configured. Grounding (index reads, tree-sitter) runs in a pool of its
+own, so a burst of inline completions never queues in front of the latency-critical query pool that
+completion and definition use.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
@@ -30,6 +34,7 @@ from .folders import Folder
 from .server import NexusServer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REQUEST_FAILED = -32803  # LSP 3.17 ErrorCodes.RequestFailed: a valid request that could not be served
 CONTENT_MODIFIED = -32801
@@ -64,6 +69,7 @@ class AssistState:
         self.ls = ls
         self._assistant: Assistant | None = None
         self._problem: str | None = None
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nexus-assist")
         self.kernels: Any = None  # nexus.kernels.ExecutionService, started by the first nexus/run
         self.kernels_lock = asyncio.Lock()
 
@@ -75,12 +81,27 @@ class AssistState:
             folders = list(self.ls.folders)
             root = folders[0].root if folders else None
             try:
-                self._assistant = Assistant.from_settings(root=root, run_sync=self.ls.offload)
+                self._assistant = Assistant.from_settings(root=root, run_sync=self.run_sync)
             except NexusError as exc:
                 self._problem = f"AI settings: {exc}"
                 log.error("%s", self._problem)
                 raise RequestFailed(self._problem) from exc
         return self._assistant
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in the assistant's pool; a request cancelled before it starts never runs it."""
+        future = self.pool.submit(fn, *args)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+
+    async def aclose(self) -> None:
+        """Close the providers' HTTP clients and the pool (the server's shutdown awaits this)."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._assistant is not None:
+            await self._assistant.aclose()
 
     def ai_available(self) -> bool:
         try:

@@ -50,7 +50,11 @@ def register(server: NexusServer) -> None:
             task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
                                    or log.warning("warming the AI providers failed: %s", t.exception()))
 
+    async def close() -> None:
+        await state(server).aclose()
+
     server.on("initialized", warm)
+    server.cleanups.append(close)  # an async def: the shutdown hook awaits coroutine functions only
 
     @server.feature(METHOD)
     async def nexus_chat(ls: NexusServer, params: Any) -> dict[str, Any]:
@@ -98,7 +102,7 @@ async def answer(ls: NexusServer, request: AssistRequest, ws: Any, token: Any) -
     except AssistantError as exc:
         raise JsonRpcInvalidParams(message=str(exc)) from exc
     except NexusError as exc:
-        log.warning("nexus/chat failed: %s", exc)
+        log.warning("nexus/chat failed: %s", exc, exc_info=exc)
         raise failure(exc) from exc
     assert stream.result is not None
     return chat_result(stream.result, ws)

@@ -332,3 +332,24 @@ async def test_without_a_provider_chat_is_retrieval_only_and_edits_say_how_to_co
             command="nexus.addDocstring", arguments=[{"textDocument": {"uri": uri},
                                                       "range": {"start": pos(area, 0), "end": pos(area, 0)}}]))
     assert caught.value.code == REQUEST_FAILED and "ANTHROPIC_API_KEY" in caught.value.message
+
+
+async def test_shutdown_stops_every_kernel_before_answering(tmp_path: Path) -> None:
+    session = Session(write_project(tmp_path / "project"), base_env(tmp_path))
+    await session.start()
+    try:
+        uri = session.open("pkg/report.py", REPORT)
+        ran = await session.request("nexus/run", {"textDocument": {"uri": uri}, "timeout": 60,
+                                                  "cell": True, "position": pos(line_of(REPORT, "value = 40"), 0)})
+        assert ran["exitCode"] == 0
+        where = await session.request("nexus/run", {"code": "import os; print(os.getpid(), os.getcwd())",
+                                                    "timeout": 60})
+        pid, cwd = where["output"].split()
+        base = Path(cwd).parents[1]  # <backend folder>/<kernel>/work
+        assert base.name.startswith("nexus-k-") and base.is_dir()
+    finally:
+        await asyncio.wait_for(session.client.shutdown_async(None), 30)
+    # The shutdown response came after the execution service closed: its folder is gone already.
+    assert not base.exists()
+    session.client.exit(None)
+    await session.client.stop()
