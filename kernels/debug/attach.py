@@ -41,8 +41,7 @@ from .target import Result, TargetSink, failed, ok
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0  # a live kernel answers a ping within milliseconds, even while a cell is stopped
-WATCH_SECONDS = 3.0
-DISCONNECT_SECONDS = 5.0
+WATCH_SECONDS = 2.0
 ATTACH_ARGUMENTS = ("justMyCode", "showReturnValue", "redirectOutput")  # passed on to debugpy
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -333,7 +332,7 @@ class KernelTarget:
             self._iopub_live.set()
             if msg_type == "status":
                 if content.get("execution_state") == "starting" and self._attached:
-                    self._end(f"{self.address.label} restarted; its variables and the debug session are gone")
+                    self._end(f"{self.address.label} restarted; the debug session has ended")
                     return
             execution = self._executions.get(parent_id)
             if execution is not None:
@@ -385,13 +384,25 @@ class KernelTarget:
             execution.future.set_result(ok({"result": execution.text, "variablesReference": 0}))
 
     async def _watch(self) -> None:
-        """End the session when the kernel stops answering heartbeats (twice, to ride out a hiccup)."""
-        misses = 0
+        """End the session when the kernel dies or its debugger goes away (a restart starts a new kernel).
+
+        A missed heartbeat is asked again at once before calling the kernel dead, to ride out a hiccup.
+        """
         while not self._ended:
             await asyncio.sleep(WATCH_SECONDS)
-            misses = 0 if await self.heartbeat(HEARTBEAT_SECONDS) else misses + 1
-            if misses >= 2:
+            if not await self.heartbeat(HEARTBEAT_SECONDS) and not await self.heartbeat(HEARTBEAT_SECONDS):
                 self._end(f"{self.address.label} died (no heartbeat); the debug session has ended")
+                return
+            try:
+                info = await asyncio.wait_for(self._debug_future("debugInfo", {}), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                continue  # the control thread is busy with a long request: alive, by the heartbeat
+            if not (info.get("body") or {}).get("isStarted", True):
+                self._end(
+                    f"the debugger of {self.address.label} was stopped (the kernel restarted, or another "
+                    "client detached it); the debug session has ended"
+                )
+                return
 
     def _end(self, reason: str) -> None:
         if self._ended:
