@@ -1,7 +1,8 @@
 """A small DAP client for the tests: drives `nexus dap` as an editor would, over stdio or TCP.
 
 Events are kept in arrival order; ``wait_event`` hands out each one once, so waiting for an event
-that already arrived returns at once instead of hanging.
+that already arrived returns at once instead of hanging. ``runInTerminal`` is answered as an editor
+does, by starting the command (without a terminal: its output is kept in ``terminal_output``).
 """
 
 from __future__ import annotations
@@ -33,16 +34,21 @@ class DapClient:
         self._changed = asyncio.Condition()
         self.reverse_requests: list[Message] = []
         self.process: asyncio.subprocess.Process | None = None
+        self.terminals: list[asyncio.subprocess.Process] = []
+        self.terminal_output: list[bytes] = []
+        self._background: set[asyncio.Future[None]] = set()
         self._task = asyncio.create_task(self._read())
         self.closed = asyncio.Event()
 
     @classmethod
     async def stdio(cls, env: dict[str, str] | None = None, cwd: str | None = None) -> DapClient:
+        return await cls.spawn([sys.executable, "-m", "nexus.cli", "dap"], env, cwd)
+
+    @classmethod
+    async def spawn(cls, argv: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> DapClient:
+        """Start a debug adapter command (an editor's configured adapter) and talk to it on stdio."""
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "nexus.cli",
-            "dap",
+            *argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env={**os.environ, **(env or {})},
@@ -67,21 +73,36 @@ class DapClient:
                         self._changed.notify_all()
                 elif kind == "request":
                     self.reverse_requests.append(message)
-                    self._seq += 1
-                    self._writer.write(
-                        {
-                            "seq": self._seq,
-                            "type": "response",
-                            "request_seq": message["seq"],
-                            "command": message["command"],
-                            "success": False,
-                            "message": "not supported by the test client",
-                        }
-                    )
+                    self._keep(self._answer(message))
         finally:
             self.closed.set()
             async with self._changed:
                 self._changed.notify_all()
+
+    def _keep(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _answer(self, message: Message) -> None:
+        reply: Message = {"type": "response", "request_seq": message["seq"], "command": message["command"]}
+        if message["command"] == "runInTerminal":
+            args = message["arguments"]
+            env = {**os.environ, **{k: v for k, v in (args.get("env") or {}).items() if v is not None}}
+            process = await asyncio.create_subprocess_exec(
+                *args["args"], cwd=args.get("cwd"), env=env, stdout=asyncio.subprocess.PIPE
+            )
+            self.terminals.append(process)
+            self._keep(self._keep_output(process))
+            reply.update(success=True, body={"processId": process.pid})
+        else:
+            reply.update(success=False, message="not supported by the test client")
+        self._seq += 1
+        self._writer.write({"seq": self._seq, **reply})
+
+    async def _keep_output(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        self.terminal_output.append(await process.stdout.read())
 
     def send(self, command: str, arguments: dict[str, Any] | None = None) -> asyncio.Future[Message]:
         """Send a request; the future resolves to its response (launch is answered late by debugpy)."""
@@ -166,4 +187,6 @@ class DapClient:
                 raise
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+        for terminal in self.terminals:
+            await asyncio.wait_for(terminal.wait(), TIMEOUT)
         return code
