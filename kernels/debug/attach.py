@@ -107,6 +107,7 @@ class KernelTarget:
         self._executions: dict[str, _Execution] = {}
         self._iopub_live = asyncio.Event()
         self._attached = False
+        self._detached = False
         self._stopped: set[int] = set()
         self._sources: dict[int, str] = {}  # sourceReference -> path inside the kernel
         self._source_refs: dict[str, int] = {}
@@ -253,6 +254,7 @@ class KernelTarget:
             return _done(failed("the kernel belongs to its session and is not terminated; disconnect instead"))
         if command == "disconnect":
             arguments.update(restart=False, terminateDebuggee=False)
+            self._detached = True
         if command == "source":
             path = self._sources.get(int(arguments.get("sourceReference") or 0))
             if path is not None:
@@ -420,9 +422,19 @@ class KernelTarget:
     # --- closing ----------------------------------------------------------------------------------
 
     async def close(self) -> None:
+        """Stop talking to the kernel; a client that left without ``disconnect`` is detached here, so
+        code stopped at one of its breakpoints resumes instead of hanging the session."""
         if self._closed:
             return
         self._closed = True
+        if self._attached and not self._detached and not self._ended:
+            self._detached = True
+            try:
+                await asyncio.wait_for(
+                    self._debug_future("disconnect", {"restart": False, "terminateDebuggee": False}), self.timeout
+                )
+            except TimeoutError:
+                log.warning("the debugger of %s did not acknowledge disconnect", self.address.label)
         self._ended = True
         current = asyncio.current_task()
         for task in self._tasks:

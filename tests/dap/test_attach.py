@@ -127,3 +127,16 @@ async def test_time_stopped_at_a_breakpoint_is_not_a_timeout(service: ExecutionS
     # breakpoints went with the debugger: the cell runs through
     again = await service.execute(CELL, session_id=session_id, timeout=10)
     assert again.output == "scaled [1, 2, 3]\n"
+
+
+async def test_an_editor_that_vanishes_does_not_leave_the_kernel_stopped(
+    service: ExecutionService, dap: DapClient
+) -> None:
+    session_id = await service.open_session("python", "crash")
+    await service.execute("factor = 5", session_id=session_id)
+    await attach_with_breakpoint(dap, session_id)
+    run = asyncio.create_task(service.execute(CELL, session_id=session_id))
+    await dap.wait_event("stopped")
+    assert await dap.close() == 0  # the stream closes without a disconnect request
+    result = await asyncio.wait_for(run, 30)
+    assert result.output == "scaled [5, 10, 15]\n"
