@@ -86,3 +86,71 @@ async def test_breakpoint_stack_variables_continue_exit(dap: DapClient, program:
     assert "total 8 42 ['--flag'] yes" in dap.output("stdout")
     await dap.ok("disconnect", {})
     assert await dap.close() == 0
+
+
+RISKY = textwrap.dedent(
+    """\
+    def risky(n):
+        if n == 2:
+            raise ValueError(f"bad {n}")
+        return n
+
+    for n in range(4):
+        try:
+            risky(n)
+        except ValueError:
+            pass
+    print("done")
+    """
+)
+
+
+async def test_logpoints_exception_breakpoints_and_stepping(dap: DapClient, tmp_path: Path) -> None:
+    program = tmp_path / "risky.py"
+    program.write_text(RISKY)
+    await dap.initialize()
+    launched = dap.send("launch", {"program": str(program), "justMyCode": True})
+    await dap.wait_event("initialized")
+    await dap.ok(
+        "setBreakpoints",
+        {
+            "source": {"path": str(program)},
+            "breakpoints": [{"line": 4, "logMessage": "ok {n}"}, {"line": 8, "condition": "n == 3"}],
+        },
+    )
+    await dap.ok("setExceptionBreakpoints", {"filters": ["raised"]})
+    await dap.ok("configurationDone")
+    assert (await launched)["success"] is True
+
+    raised = await dap.wait_event("stopped")
+    assert raised["body"]["reason"] == "exception"
+    thread_id = raised["body"]["threadId"]
+    info = await dap.ok("exceptionInfo", {"threadId": thread_id})
+    assert (info["exceptionId"], info["description"]) == ("ValueError", "bad 2")
+    logged = dap.output("console") + dap.output("stdout")
+    assert (logged.count("ok 0"), logged.count("ok 1"), logged.count("ok 2")) == (1, 1, 0)  # the logpoint
+    await dap.ok("setExceptionBreakpoints", {"filters": []})  # else it stops again in the caller's frame
+    await dap.ok("continue", {"threadId": thread_id})
+
+    at_call = await dap.wait_event("stopped")
+    assert at_call["body"]["reason"] == "breakpoint"
+
+    async def top() -> tuple[str, int]:
+        frame = (await dap.ok("stackTrace", {"threadId": thread_id, "levels": 1}))["stackFrames"][0]
+        return frame["name"], frame["line"]
+
+    assert await top() == ("<module>", 8)
+    await dap.ok("stepIn", {"threadId": thread_id})
+    assert (await dap.wait_event("stopped"))["body"]["reason"] == "step"
+    assert await top() == ("risky", 2)
+    await dap.ok("next", {"threadId": thread_id})
+    await dap.wait_event("stopped")
+    assert await top() == ("risky", 4)
+    await dap.ok("stepOut", {"threadId": thread_id})
+    await dap.wait_event("stopped")
+    assert (await top())[0] == "<module>"
+    await dap.ok("continue", {"threadId": thread_id})
+    assert (await dap.wait_event("exited"))["body"]["exitCode"] == 0
+    assert "done" in dap.output("stdout")
+    await dap.ok("disconnect", {})
+    assert await dap.close() == 0
