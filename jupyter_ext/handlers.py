@@ -156,9 +156,9 @@ class StatusHandler(NexusAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(self._status())
+        await self.respond(self.status_json())
 
-    async def _status(self) -> dict[str, Any]:
+    async def status_json(self) -> dict[str, Any]:
         nexus = self.nexus
         index: dict[str, Any]
         try:
@@ -199,9 +199,9 @@ class FilesHandler(NexusAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(self._read())
+        await self.respond(self.read())
 
-    async def _read(self) -> Any:
+    async def read(self) -> Any:
         return await self.call("files:read", {"path": self.argument("path")})
 
 
@@ -209,9 +209,9 @@ class SearchHandler(NexusAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(self._search())
+        await self.respond(self.search())
 
-    async def _search(self) -> Any:
+    async def search(self) -> Any:
         payload: dict[str, Any] = {"query": self.argument("q"), "mode": self.argument("kind", "text")}
         limit = self.get_query_argument("limit", None)
         if limit is not None:
@@ -228,9 +228,9 @@ class ExecuteHandler(NexusAPIHandler):
     @web.authenticated
     @authorized("execute")
     async def post(self) -> None:
-        await self.respond(self._execute())
+        await self.respond(self.execute_body())
 
-    async def _execute(self) -> Any:
+    async def execute_body(self) -> Any:
         return await self.call("ide:execute", self.json_body())
 
 
@@ -245,9 +245,9 @@ class ProcessorHandler(NexusAPIHandler):
     @web.authenticated
     @authorized("execute")
     async def post(self, provider: str) -> None:
-        await self.respond(self._process(provider))
+        await self.respond(self.process(provider))
 
-    async def _process(self, provider: str) -> Any:
+    async def process(self, provider: str) -> Any:
         from nexus.engine.providers import run_processor
 
         body = self.json_body()
@@ -263,9 +263,9 @@ class ChainHandler(NexusAPIHandler):
     @web.authenticated
     @authorized("execute")
     async def post(self) -> None:
-        await self.respond(self._chain())
+        await self.respond(self.chain())
 
-    async def _chain(self) -> Any:
+    async def chain(self) -> Any:
         return await self.call("processor:chain", self.json_body())
 
 

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from jupyter_core.utils import ensure_async
@@ -55,8 +56,9 @@ class JupyterExecutor:
 
     def __init__(self, kernel_manager: Any, kernel_spec_manager: Any, *, default_timeout: float,
                  max_timeout: float, output_limits: OutputLimits, interrupt_grace: float = 3.0,
-                 ready_timeout: float = 60.0) -> None:
+                 ready_timeout: float = 60.0, cwd: Path | None = None) -> None:
         self.kernel_manager = kernel_manager
+        self.cwd = cwd  # where one-shot local kernels run: the workspace root
         self.kernel_spec_manager = kernel_spec_manager
         self.default_timeout = default_timeout
         self._max_timeout = max_timeout
@@ -123,7 +125,9 @@ class JupyterExecutor:
                         yield event
                 return
             name, language = await self.kernel_name(request.language or "python")
-            kernel_id = await self.kernel_manager.start_kernel(kernel_name=name)
+            # Local kernels start in the workspace root; a gateway's kernels live on another file system.
+            where = {"cwd": str(self.cwd)} if self.cwd is not None and not self.gateway_mode else {}
+            kernel_id = await self.kernel_manager.start_kernel(kernel_name=name, **where)
             try:
                 async with self.attached(kernel_id, language) as kernel:
                     async for event in self._run(kernel, request.code, timeout):

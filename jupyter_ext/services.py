@@ -94,7 +94,7 @@ class NexusServices:
                                    max_timeout=max(limits.max_execute_timeout, timeout),
                                    output_limits=kernels.output_limits,
                                    interrupt_grace=kernels.interrupt_grace_seconds,
-                                   ready_timeout=kernels.start_timeout_seconds)
+                                   ready_timeout=kernels.start_timeout_seconds, cwd=root)
         providers, problem = None, None
         from nexus.engine.providers import ProviderRouter
 
