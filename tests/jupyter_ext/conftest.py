@@ -52,11 +52,18 @@ def extensions() -> dict[str, bool]:
 
 
 @pytest.fixture
-def jp_server_config(nexus_config: dict[str, Any], extensions: dict[str, bool]) -> Config:
-    return Config({
-        "ServerApp": {"jpserver_extensions": extensions},
-        "NexusExtension": {"nexus_config": nexus_config},
-    })
+def authorizer_class() -> type | None:
+    """A jupyter_server Authorizer for the server (parametrize this name to change it); None: the default."""
+    return None
+
+
+@pytest.fixture
+def jp_server_config(nexus_config: dict[str, Any], extensions: dict[str, bool],
+                     authorizer_class: type | None) -> Config:
+    server: dict[str, Any] = {"jpserver_extensions": extensions}
+    if authorizer_class is not None:
+        server["authorizer_class"] = authorizer_class
+    return Config({"ServerApp": server, "NexusExtension": {"nexus_config": nexus_config}})
 
 
 @pytest.fixture
