@@ -142,6 +142,10 @@ class NexusAPIHandler(APIHandler):
         return value
 
 
+def _reason(exc: BaseException) -> str:
+    return str(exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else exc)
+
+
 def _translate(exc: NexusError) -> GatewayError:
     from nexus.engine.providers import ProviderError
 
@@ -170,8 +174,16 @@ class StatusHandler(NexusAPIHandler):
         providers = {"available": bool(router is not None and router.available), "problem": nexus.providers_problem,
                      "providers": router.status() if router is not None else []}
         executor = nexus.executor
-        specs = await executor.kernelspecs()
-        running = await ensure_async(self.kernel_manager.list_kernels())
+        kernels: dict[str, Any] = {"executing": executor.running}
+        try:  # a gateway may refuse to list its kernels (Kernel Gateway does unless list_kernels is on)
+            kernels["running"] = await ensure_async(self.kernel_manager.list_kernels())
+        except (web.HTTPError, OSError) as exc:
+            kernels["running"], kernels["error"] = None, _reason(exc)
+        try:
+            specs = await executor.kernelspecs()
+        except (web.HTTPError, OSError) as exc:
+            specs, kernels["error"] = {}, _reason(exc)
+        kernels["kernelspecs"] = {name: spec.get("spec", {}).get("language") for name, spec in sorted(specs.items())}
         gateway = None
         if executor.gateway_mode:
             from jupyter_server.gateway.gateway_client import GatewayClient
@@ -182,12 +194,7 @@ class StatusHandler(NexusAPIHandler):
             "root": str(nexus.root),
             "index": index,
             "providers": providers,
-            "kernels": {
-                "running": running,
-                "executing": executor.running,
-                "kernelspecs": {name: spec.get("spec", {}).get("language") for name, spec in sorted(specs.items())},
-                "gateway": gateway,
-            },
+            "kernels": {**kernels, "gateway": gateway},
             "websocket": {"path": self.base_url.rstrip("/") + "/nexus/api/ws", "types": nexus.registry.types(),
                           "connections": len(nexus.dispatcher.sessions)},
             "contexts": {"available": "context:create" in nexus.registry
