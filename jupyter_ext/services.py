@@ -20,8 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from nexus.engine.config import Settings, load_settings
 from nexus.engine.errors import ConfigError
-from nexus.gateway.handlers import ai_chat, context_create, context_stream, files_read, ide_execute, ping
-from nexus.gateway.handlers import processor_chain, search_query
+from nexus.gateway.handlers import (
+    ai_chat,
+    context_create,
+    context_stream,
+    files_read,
+    ide_execute,
+    ping,
+    processor_chain,
+    search_query,
+)
 from nexus.gateway.metrics import GatewayMetrics
 from nexus.gateway.protocol import (
     Context,
@@ -194,7 +202,7 @@ def with_notebook_cells(handler: Handler, handle: WorkspaceHandle) -> Handler:
             notebooks = {hit["path"] for hit in hits if str(hit.get("path", "")).endswith(".ipynb")}
             if notebooks:
                 ws = await handle.get()
-                infos = await asyncio.to_thread(lambda: {p: ws.file_info(p) for p in notebooks})
+                infos = await asyncio.to_thread(_file_infos, ws, notebooks)
                 for hit in hits:
                     info = infos.get(hit["path"])
                     where = cell_position(info.cells, hit["line"] - 1) if info is not None else None
@@ -203,6 +211,10 @@ def with_notebook_cells(handler: Handler, handle: WorkspaceHandle) -> Handler:
             yield reply
 
     return search
+
+
+def _file_infos(ws: Any, paths: set[str]) -> dict[str, Any]:
+    return {path: ws.file_info(path) for path in paths}
 
 
 def with_kernel_variables(handler: Handler, executor: JupyterExecutor) -> Handler:

@@ -21,7 +21,7 @@ from traitlets.config import Config
 
 from tests.support.fake_llm import FakeLLM, fake_llm  # noqa: F401 - the fixture
 
-del pytest_pycollect_makeitem, pytest_pyfunc_call  # noqa: F405, F821 - pytest-asyncio runs coroutine tests
+del pytest_pycollect_makeitem, pytest_pyfunc_call  # noqa: F821 - pytest-asyncio runs coroutine tests
 
 PROVIDER_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
 

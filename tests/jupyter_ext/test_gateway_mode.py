@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from jupyter_server.gateway.gateway_client import GatewayClient
 from traitlets.config import Config
 
 from tests.support.kernel_gateway import Gateway, running_gateway
@@ -22,12 +23,16 @@ def kernel_gateway() -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def jp_server_config(kernel_gateway: Gateway, nexus_config: dict[str, Any]) -> Config:
-    return Config({
+def jp_server_config(kernel_gateway: Gateway, nexus_config: dict[str, Any]) -> Iterator[Config]:
+    # GatewayClient is a process-wide singleton that outlives each test's server: start from a fresh one
+    # configured by this server, and leave none behind for the next test.
+    GatewayClient.clear_instance()
+    yield Config({
         "ServerApp": {"jpserver_extensions": {"nexus.jupyter_ext": True}},
         "GatewayClient": {"url": kernel_gateway.url, "auth_token": kernel_gateway.token},
         "NexusExtension": {"nexus_config": nexus_config},
     })
+    GatewayClient.clear_instance()
 
 
 async def test_execute_runs_on_the_gateway(jp_fetch: Fetch, kernel_gateway: Gateway) -> None:
