@@ -275,7 +275,7 @@ class Navigator:
             return []
         try:
             return [(i.module, i.names, i.alias, i.line) for i in self.ws.imports(path)]
-        except Exception as exc:  # noqa: BLE001 - a file deleted meanwhile is simply not a match
+        except Exception as exc:
             log.debug("imports of %s unavailable: %s", path, exc)
             return []
 

@@ -138,7 +138,7 @@ class PythonSemantics:
                 continue
             try:
                 job.future.set_result(job.fn())
-            except BaseException as exc:  # noqa: BLE001 - delivered to the caller through the future
+            except BaseException as exc:
                 job.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
 
     def submit(self, fn: Callable[[], T], key: object = None) -> Future[T]:
@@ -290,6 +290,6 @@ def _safe(fn: Callable[[], T], default: Any = "") -> T:
     """jedi raises on odd code in places that only decorate an answer: keep the answer."""
     try:
         return fn()
-    except Exception as exc:  # noqa: BLE001 - logged; the item is shown without this detail
+    except Exception as exc:
         log.debug("jedi detail failed: %r", exc)
         return default  # type: ignore[no-any-return]

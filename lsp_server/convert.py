@@ -13,6 +13,7 @@ from bisect import bisect_right
 from pathlib import Path
 
 from lsprotocol import types
+
 from nexus.engine.diagnostics import Problem
 from nexus.engine.model import Span
 from nexus.engine.parsing.chunks import line_starts_of

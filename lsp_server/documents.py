@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
+
 from nexus.engine.errors import NexusError
 from nexus.engine.languages import language_for
 from nexus.engine.source import SourceFile

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from lsprotocol import types
+
 from nexus.engine.errors import NexusError
 from nexus.engine.model import Span
 from nexus.engine.python_semantics import PyName

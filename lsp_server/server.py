@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from nexus.engine.errors import NexusError
-from nexus.engine.python_semantics import PythonSemantics
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
+
+from nexus.engine.errors import NexusError
+from nexus.engine.python_semantics import PythonSemantics
 
 from .convert import encoding_for, lsp_encoding
 from .documents import Document, DocumentError, Documents

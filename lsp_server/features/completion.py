@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from lsprotocol import types
+
 from nexus.engine.completion import Candidate, complete, context_at
 
 from ..convert import completion_kind, markdown

@@ -8,6 +8,7 @@ search (``engine.navigation``).
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.navigation import Navigator
 
 from ..locate import Locator, py_location

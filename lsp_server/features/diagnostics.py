@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from lsprotocol import types
+
 from nexus.engine.diagnostics import syntax_errors
 from nexus.engine.errors import NexusError
 from nexus.engine.lint import lint_python

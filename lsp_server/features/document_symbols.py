@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.outline import OutlineItem, outline
 
 from ..convert import LineMap, symbol_kind

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.outline import folding_ranges
 
 from ..convert import FOLD_KINDS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.model import Span
 from nexus.engine.navigation import Navigator
 

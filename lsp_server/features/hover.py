@@ -4,6 +4,7 @@ signature and doc comment from the syntax tree and the index."""
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.navigation import Navigator
 
 from ..convert import markdown

@@ -4,6 +4,7 @@ search otherwise or when jedi is late."""
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.navigation import Navigator
 
 from ..locate import Locator, py_location

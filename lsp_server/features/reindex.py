@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexus.engine.errors import NexusError
 from pygls.exceptions import JsonRpcInvalidParams
+
+from nexus.engine.errors import NexusError
 
 from ..documents import path_of
 from ..server import NexusServer

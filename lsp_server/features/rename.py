@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from lsprotocol import types
-from nexus.engine.navigation import Navigator
 from pygls.exceptions import JsonRpcInvalidParams
+
+from nexus.engine.navigation import Navigator
 
 from ..server import NexusServer
 

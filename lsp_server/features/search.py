@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
 from nexus.engine.errors import NexusError
 from nexus.engine.model import Span
 from nexus.engine.search.names import fuzzy_score
-from pygls.exceptions import JsonRpcInvalidParams
 
 from ..server import NexusServer
 from .workspace_symbols import _lines

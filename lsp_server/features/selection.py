@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.outline import selection_ranges
 
 from ..server import NexusServer

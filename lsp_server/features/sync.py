@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from lsprotocol import types
+
 from nexus.engine.errors import NexusError
 from nexus.engine.languages import language_for
 from nexus.engine.worker import content_hash

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from lsprotocol import types
+
 from nexus.engine.errors import NexusError
 from nexus.engine.languages import LANGUAGE_BY_SUFFIX, language_for
 

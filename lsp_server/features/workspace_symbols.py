@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lsprotocol import types
+
 from nexus.engine.model import Span
 
 from ..convert import LineMap, symbol_kind
@@ -49,6 +50,6 @@ def _lines(ls: NexusServer, folder, path: str, maps: dict[str, LineMap | None]) 
         else:
             try:
                 maps[key] = LineMap(folder.ws.text(path).encode("utf-8", "surrogatepass"), ls.documents.encoding)
-            except Exception:  # noqa: BLE001 - a file gone since the search: byte columns are kept
+            except Exception:
                 maps[key] = None
     return maps[key]
