@@ -276,6 +276,104 @@ class ChainHandler(NexusAPIHandler):
         return await self.call("processor:chain", self.json_body())
 
 
+class ContextCreateHandler(NexusAPIHandler):
+    """``POST context/create``: the seed's ``{content, metadata}`` (or ``{request: {...}}`` to build one
+    from the index), or a ``text/plain`` body with ``?type=&source=``; ``X-Context-Size`` caps the tokens."""
+
+    @web.authenticated
+    @authorized("write")
+    async def post(self) -> None:
+        await self.respond(self.create())
+
+    async def create(self) -> Any:
+        from nexus.gateway.handlers.context_create import create_context
+
+        limit = self.request.headers.get("X-Context-Size")
+        max_tokens = None
+        if limit is not None:
+            store = await self.nexus.workspace.contexts()
+            ceiling = store.settings.max_tokens
+            if not limit.strip().isdigit() or not 1 <= int(limit) <= ceiling:
+                raise GatewayError(ErrorCode.BAD_REQUEST, f"X-Context-Size must be a number of tokens from 1 to {ceiling}")
+            max_tokens = int(limit)
+        if self.request.headers.get("Content-Type", "").split(";")[0].strip() == "text/plain":
+            try:
+                content = self.request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise GatewayError(ErrorCode.BAD_REQUEST, "the request body is not UTF-8 text") from None
+            metadata = {k: v for k in ("type", "source") if (v := self.get_query_argument(k, None))}
+            payload: dict[str, Any] = {"content": content, "metadata": metadata}
+        else:
+            payload = self.json_body()
+        return await create_context(self.nexus.workspace, payload, max_tokens)
+
+
+class ContextHandler(NexusAPIHandler):
+    """``GET context/{id}``: the stored context's metadata; ``?page=N&pageSize=M`` adds a page of its
+    pieces with their text (``?text=1``: the whole text, for contexts small enough to want that)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, context_id: str) -> None:
+        await self.respond(self.read(context_id))
+
+    async def read(self, context_id: str) -> Any:
+        store = await self.nexus.workspace.contexts()
+        info = await asyncio.to_thread(store.get, context_id)
+        body: dict[str, Any] = info.to_json()
+        page = self.get_query_argument("page", None)
+        if page is not None:
+            size = self.get_query_argument("pageSize", "50")
+            if not page.isdigit() or not size.isdigit() or not 1 <= int(size) <= 1000:
+                raise GatewayError(ErrorCode.BAD_REQUEST, "page must be >= 0 and pageSize 1-1000")
+            body["page"] = await asyncio.to_thread(store.page, context_id, int(page), int(size))
+        if self.get_query_argument("text", "") in ("1", "true"):
+            body["text"] = await asyncio.to_thread(store.text, context_id)
+        return body
+
+
+class GraphHandler(NexusAPIHandler):
+    """``GET graph/{symbol}``: definitions, callers and callees (``?mode=callers|callees|imports``,
+    ``?limit=``) from the code graph, as ``nexus graph SYMBOL --json``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, symbol: str) -> None:
+        await self.respond(self.graph(symbol))
+
+    async def graph(self, symbol: str) -> Any:
+        mode = self.get_query_argument("mode", None)
+        if mode not in (None, "callers", "callees", "imports"):
+            raise GatewayError(ErrorCode.BAD_REQUEST, "mode must be callers, callees or imports")
+        limit = self.get_query_argument("limit", "200")
+        if not limit.isdigit() or not 1 <= int(limit) <= 100_000:
+            raise GatewayError(ErrorCode.BAD_REQUEST, "limit must be a whole number from 1 to 100000")
+        handle = self.nexus.workspace
+        ws = await handle.get()
+        if not await asyncio.to_thread(handle.fresh, ws):
+            raise GatewayError(ErrorCode.UNAVAILABLE, f"{handle.root} has no index yet: POST nexus/api/index "
+                               f"(or run `nexus index {handle.root}`), then ask again")
+        return await asyncio.to_thread(graph_json, ws, symbol, mode, int(limit))
+
+
+def graph_json(ws: Any, symbol: str, mode: str | None, limit: int) -> dict[str, Any]:
+    from nexus.engine.graph import CodeGraph
+
+    code = CodeGraph(ws)
+    if mode == "imports":
+        paths = [ws.relative(symbol)] if ws.file_info(symbol) is not None else \
+            list(dict.fromkeys(d.path for d in code.require(symbol)))
+        return {"symbol": symbol, "files": [
+            {"path": path, "imports": [e.to_json() for e in code.imports(path)],
+             "importers": [e.to_json() for e in code.importers(path)[:limit]]} for path in paths]}
+    out: dict[str, Any] = {"symbol": symbol, "definitions": [d.to_json() for d in code.require(symbol)]}
+    if mode in (None, "callers"):
+        out["callers"] = [e.to_json() for e in code.callers(symbol, limit)]
+    if mode in (None, "callees"):
+        out["callees"] = [e.to_json() for e in code.callees(symbol)[:limit]]
+    return out
+
+
 class IndexHandler(NexusAPIHandler):
     @web.authenticated
     @authorized("write")
@@ -292,4 +390,7 @@ HANDLERS: list[tuple[str, type[web.RequestHandler]]] = [
     (r"/nexus/api/processor/chain", ChainHandler),
     (r"/nexus/api/processor/([^/]+)", ProcessorHandler),
     (r"/nexus/api/index", IndexHandler),
+    (r"/nexus/api/context/create", ContextCreateHandler),
+    (r"/nexus/api/context/([^/]+)", ContextHandler),
+    (r"/nexus/api/graph/(.+)", GraphHandler),
 ]

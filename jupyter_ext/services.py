@@ -185,8 +185,10 @@ def build_registry(services: NexusServices) -> Registry:
         registry.register(ai_chat.TYPE, with_kernel_variables(chat, services.executor), min_role=ai_chat.MIN_ROLE)
         registry.register(processor_chain.TYPE, processor_chain.make_handler(services.providers, services.metrics),
                           min_role=processor_chain.MIN_ROLE)
-    for module in (context_create, context_stream):
-        registry.register_unavailable(module.TYPE, module.FEATURE, min_role=module.MIN_ROLE)
+    registry.register(context_create.TYPE, context_create.make_handler(services.workspace),
+                      min_role=context_create.MIN_ROLE)
+    registry.register(context_stream.TYPE, context_stream.make_handler(services.workspace),
+                      min_role=context_stream.MIN_ROLE)
     return registry
 
 

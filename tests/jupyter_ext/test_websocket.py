@@ -67,9 +67,8 @@ async def test_requests_replies_and_errors(jp_ws_fetch: Fetch, workspace: Path) 
     assert (await sock.recv())["data"]["code"] == "bad_request"
     unknown = await sock.request("files:write", {"path": "x"})
     assert unknown["data"]["code"] == "unknown_type" and "files:read" in unknown["data"]["message"]
-    for kind in ("context:create", "context:stream"):
-        pending = await sock.request(kind, {"content": "x"})
-        assert pending["data"]["code"] == "unavailable" and "not available yet" in pending["data"]["message"]
+    refused = await sock.request("context:stream", {"contextId": "ctx-00000000-0000-0000-0000-000000000000"})
+    assert refused["data"]["code"] == "not_found"
     nothing = await sock.request("ai:chat", {"prompt": "hi"})
     assert nothing["data"]["code"] == "unavailable" and "ANTHROPIC_API_KEY" in nothing["data"]["message"]
     sock.ws.close()
