@@ -181,7 +181,7 @@ def build_registry(services: NexusServices) -> Registry:
             registry.register_unavailable(module.TYPE, module.FEATURE, min_role=module.MIN_ROLE,
                                           reason=services.providers_problem)
     else:
-        chat = ai_chat.make_handler(services.providers, services.metrics)
+        chat = ai_chat.make_handler(services.providers, services.metrics, services.workspace)
         registry.register(ai_chat.TYPE, with_kernel_variables(chat, services.executor), min_role=ai_chat.MIN_ROLE)
         registry.register(processor_chain.TYPE, processor_chain.make_handler(services.providers, services.metrics),
                           min_role=processor_chain.MIN_ROLE)
