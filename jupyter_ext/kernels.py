@@ -147,9 +147,11 @@ class JupyterExecutor:
             await events.aclose()
 
     @contextlib.asynccontextmanager
-    async def attached(self, kernel_id: str, language: str) -> AsyncIterator[AttachedKernel]:
+    async def attached(self, kernel_id: str, language: str,
+                       ready_timeout: float | None = None) -> AsyncIterator[AttachedKernel]:
         """A ready client on a running kernel, closed afterwards. Raises KernelError when the kernel does
-        not answer within ``ready_timeout`` (dead, or busy with a long cell)."""
+        not answer within ``ready_timeout`` (default: the executor's; dead, or busy with a long cell)."""
+        ready_timeout = self.ready_timeout if ready_timeout is None else ready_timeout
         manager = self.kernel_manager.get_kernel(kernel_id)
         if self.gateway_mode:
             client = self._gateway_client(kernel_id)
@@ -159,9 +161,9 @@ class JupyterExecutor:
             client.start_channels()
         try:
             try:
-                await client.wait_for_ready(timeout=self.ready_timeout)
+                await client.wait_for_ready(timeout=ready_timeout)
             except (RuntimeError, TimeoutError, KernelError) as exc:
-                raise KernelError(f"kernel {kernel_id} did not answer within {self.ready_timeout:g} s: {exc}") from exc
+                raise KernelError(f"kernel {kernel_id} did not answer within {ready_timeout:g} s: {exc}") from exc
             yield AttachedKernel(manager, client, language, self.ready_timeout)
         finally:
             if self.gateway_mode:

@@ -81,11 +81,11 @@ async def kernel_variables(executor: JupyterExecutor, kernel_id: str, timeout: f
     language = await executor.kernel_language(kernel_id)
     if language != "python":
         raise UnavailableError(f"kernel variables are available for Python kernels; kernel {kernel_id} runs {language}")
-    async with executor.attached(kernel_id, language) as kernel:
+    deadline = time.monotonic() + timeout
+    async with executor.attached(kernel_id, language, ready_timeout=timeout) as kernel:
         client = kernel.client
         msg_id = client.execute("", silent=True, store_history=False, user_expressions={"v": probe_expression()},
                                 allow_stdin=False, stop_on_error=False)
-        deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
