@@ -245,7 +245,17 @@ class VariablesHandler(NexusAPIHandler):
     @web.authenticated
     @authorized("execute")
     async def get(self, kernel_id: str) -> None:
-        await self.respond(kernel_variables(self.nexus.executor, kernel_id))
+        await self.respond(self.variables(kernel_id))
+
+    async def variables(self, kernel_id: str) -> Any:
+        raw = self.get_query_argument("timeout", "10")
+        try:
+            timeout = float(raw)
+        except ValueError:
+            timeout = -1.0
+        if not 0.1 <= timeout <= 120:
+            raise GatewayError(ErrorCode.BAD_REQUEST, "timeout must be a number of seconds from 0.1 to 120")
+        return await kernel_variables(self.nexus.executor, kernel_id, timeout)
 
 
 class ProcessorHandler(NexusAPIHandler):

@@ -70,3 +70,24 @@ async def test_kernel_variables_describe_arrays_and_frames(jp_fetch: Fetch, work
     assert "__nexus" not in again["output"] and "result" not in again["output"]  # the probe left nothing behind
     status, missing = await api(jp_fetch, "kernels", "nope", "variables")
     assert (status, missing["code"]) == (404, "not_found")
+
+
+async def test_variables_of_a_busy_kernel_fail_after_their_timeout(jp_fetch: Fetch, jp_ws_fetch: Fetch,
+                                                                   workspace: Path) -> None:
+    from .test_websocket import connect
+
+    kernel = json.loads((await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))).body)
+    sock = await connect(jp_ws_fetch)
+    rid = await sock.send("ide:execute", {"kernelId": kernel["id"], "timeout": 30000,
+                                          "code": "import time\nprint('busy', flush=True)\ntime.sleep(30)"})
+    started = await sock.recv()
+    assert (started["id"], started["data"]["text"]) == (rid, "busy\n")  # the kernel is now in the long cell
+    status, failed = await api(jp_fetch, "kernels", kernel["id"], "variables", params={"timeout": "1"})
+    assert (status, failed["code"]) == (502, "failed") and "did not answer within 1 s" in failed["message"]
+    await sock.send("cancel", {"id": rid})
+    assert {(await sock.recv())["type"], (await sock.recv())["type"]} == {"error", "cancel"}
+    status, body = await api(jp_fetch, "kernels", kernel["id"], "variables", params={"timeout": "10"})
+    assert status == 200 and body["variables"] == []
+    status, bad = await api(jp_fetch, "kernels", kernel["id"], "variables", params={"timeout": "forever"})
+    assert (status, bad["code"]) == (400, "bad_request")
+    sock.ws.close()
