@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ class JupyterExecutor:
         self.ready_timeout = ready_timeout
         self.running = 0
         self._http: Any = None  # aiohttp session for gateway-mode kernel WebSockets
+        self._clients: dict[str, Any] = {}  # kernel id -> a ready client kept between requests
+        self._locks: dict[str, asyncio.Lock] = {}
 
     @property
     def max_timeout(self) -> float:
@@ -129,10 +132,11 @@ class JupyterExecutor:
             where = {"cwd": str(self.cwd)} if self.cwd is not None and not self.gateway_mode else {}
             kernel_id = await self.kernel_manager.start_kernel(kernel_name=name, **where)
             try:
-                async with self.attached(kernel_id, language) as kernel:
+                async with self.attached(kernel_id, language, keep=False) as kernel:
                     async for event in self._run(kernel, request.code, timeout):
                         yield event
             finally:
+                self._locks.pop(kernel_id, None)
                 await asyncio.shield(self._shutdown(kernel_id))
         finally:
             self.running -= 1
@@ -147,12 +151,41 @@ class JupyterExecutor:
             await events.aclose()
 
     @contextlib.asynccontextmanager
-    async def attached(self, kernel_id: str, language: str,
-                       ready_timeout: float | None = None) -> AsyncIterator[AttachedKernel]:
-        """A ready client on a running kernel, closed afterwards. Raises KernelError when the kernel does
-        not answer within ``ready_timeout`` (default: the executor's; dead, or busy with a long cell)."""
+    async def attached(self, kernel_id: str, language: str, ready_timeout: float | None = None,
+                       keep: bool = True) -> AsyncIterator[AttachedKernel]:
+        """A ready client on a running kernel, for one request at a time per kernel.
+
+        The client is kept for the kernel's next request (``keep``; a one-shot kernel's is closed):
+        connecting a new one costs a kernel_info round trip and the IOPub subscription (about 200 ms
+        with jupyter_client's own readiness check), against about 5 ms for a run. Raises KernelError
+        when the kernel does not answer within ``ready_timeout`` (default: the executor's), because it
+        is dead or busy with a long cell, or because another request holds it that long.
+        """
         ready_timeout = self.ready_timeout if ready_timeout is None else ready_timeout
-        manager = self.kernel_manager.get_kernel(kernel_id)
+        lock = self._locks.setdefault(kernel_id, asyncio.Lock())
+        try:
+            await asyncio.wait_for(lock.acquire(), ready_timeout)
+        except TimeoutError:
+            raise KernelError(f"kernel {kernel_id} did not answer within {ready_timeout:g} s: another request "
+                              "is still running in it") from None
+        client = None
+        try:
+            self._forget_gone_kernels()
+            manager = self.kernel_manager.get_kernel(kernel_id)
+            client = self._clients.pop(kernel_id, None)
+            if client is None:
+                client = await self._connect(kernel_id, manager, ready_timeout)
+            else:
+                await _drain(client)
+            yield AttachedKernel(manager, client, language, self.ready_timeout)
+            if keep and kernel_id in self.kernel_manager:
+                self._clients[kernel_id], client = client, None
+        finally:
+            if client is not None:
+                await self._close_client(client)
+            lock.release()
+
+    async def _connect(self, kernel_id: str, manager: Any, ready_timeout: float) -> Any:
         if self.gateway_mode:
             client = self._gateway_client(kernel_id)
             await client.connect()
@@ -160,14 +193,30 @@ class JupyterExecutor:
             client = manager.client()
             client.start_channels()
         try:
-            try:
+            if self.gateway_mode:  # one WebSocket carries every channel: no subscription to wait for
                 await client.wait_for_ready(timeout=ready_timeout)
-            except (RuntimeError, TimeoutError, KernelError) as exc:
-                raise KernelError(f"kernel {kernel_id} did not answer within {ready_timeout:g} s: {exc}") from exc
-            yield AttachedKernel(manager, client, language, self.ready_timeout)
-        finally:
+            else:
+                await _wait_ready(client, ready_timeout)
+        except (RuntimeError, TimeoutError, KernelError) as exc:
+            await self._close_client(client)
+            raise KernelError(f"kernel {kernel_id} did not answer within {ready_timeout:g} s: {exc}") from exc
+        except BaseException:
+            await self._close_client(client)
+            raise
+        return client
+
+    async def _close_client(self, client: Any) -> None:
+        if self.gateway_mode:
+            await client.close()
+        else:
+            client.stop_channels()
+
+    def _forget_gone_kernels(self) -> None:
+        for kernel_id in [k for k in self._clients if k not in self.kernel_manager]:
+            client = self._clients.pop(kernel_id)
+            self._locks.pop(kernel_id, None)
             if self.gateway_mode:
-                await client.close()
+                asyncio.ensure_future(client.close())
             else:
                 client.stop_channels()
 
@@ -195,9 +244,57 @@ class JupyterExecutor:
             log.warning("could not shut down kernel %s", kernel_id, exc_info=True)
 
     async def close(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await self._close_client(client)
         if self._http is not None:
             await self._http.close()
             self._http = None
+
+
+async def _wait_ready(client: Any, timeout: float) -> None:
+    """Wait until the kernel answers kernel_info on shell *and* this client's IOPub subscription is live
+    (a message published before it is live is lost: the ZMQ slow joiner). jupyter_client's own check
+    waits 200 ms for IOPub before asking again; asking every 20 ms makes a ready kernel ready in a few
+    milliseconds. Raises TimeoutError."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        msg_id = client.kernel_info()
+        replied = False
+        while not replied:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError("no kernel_info reply")
+            try:
+                reply = await client.get_shell_msg(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                if not await client.is_alive():
+                    raise KernelError("the kernel died") from None
+                continue
+            replied = reply.get("parent_header", {}).get("msg_id") == msg_id
+        try:
+            await client.get_iopub_msg(timeout=0.02)
+        except queue.Empty:
+            if loop.time() > deadline:
+                raise TimeoutError("IOPub did not connect") from None
+            continue
+        await _drain(client)
+        return
+
+
+async def _drain(client: Any, limit: int = 10_000) -> None:
+    """Drop messages left from earlier requests and from other clients' runs (IOPub is broadcast)."""
+    for _ in range(limit):
+        try:
+            await client.get_iopub_msg(timeout=0)
+        except queue.Empty:
+            break
+    for _ in range(limit):
+        try:
+            await client.get_shell_msg(timeout=0)
+        except queue.Empty:
+            break
 
 
 def _canonical(language: str) -> str:

@@ -92,6 +92,9 @@ class NexusWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type:
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         super().open(*args, **kwargs)  # WebSocketMixin: keepalive pings
+        # Streamed replies are many small frames: without TCP_NODELAY the second of two quick writes
+        # waits for the peer's delayed ACK (40 ms per ide:execute here).
+        self.set_nodelay(True)
         nexus = self.nexus
         self.session = nexus.dispatcher.open(TornadoTransport(self), identity=self.identity,
                                              peer=self.request.remote_ip or "")

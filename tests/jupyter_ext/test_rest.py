@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .conftest import Fetch, api
 
@@ -123,3 +124,30 @@ async def test_bad_bodies_get_400_with_a_message(jp_fetch: Fetch, workspace: Pat
     assert (status, reply["code"]) == (400, "bad_request") and "'q'" in reply["message"]
     status, reply = await api(jp_fetch, "search", params={"q": "x", "kind": "regex"})
     assert (status, reply["code"]) == (400, "bad_request") and "mode" in reply["message"]
+
+
+async def test_a_kept_client_sees_only_its_own_output(jp_fetch: Fetch, jp_serverapp: Any, workspace: Path) -> None:
+    """Nexus keeps one client per notebook kernel between requests; what other clients of that kernel run
+    in between (the notebook itself) must not leak into the next result."""
+    import json
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    kernel = json.loads((await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))).body)
+    status, first = await api(jp_fetch, "execute", method="POST", body={"code": "print('mine 1')", "kernelId": kernel["id"]})
+    assert first["output"] == "mine 1\n"
+    other = AsyncKernelClient()
+    other.load_connection_file(str(Path(jp_serverapp.runtime_dir) / f"kernel-{kernel['id']}.json"))
+    other.start_channels()
+    try:
+        await other.wait_for_ready(timeout=30)
+        for i in range(3):
+            reply = await other.execute_interactive(f"print('notebook {i}')", output_hook=lambda m: None, timeout=30)
+            assert reply["content"]["status"] == "ok"
+    finally:
+        other.stop_channels()
+    status, second = await api(jp_fetch, "execute", method="POST", body={"code": "print('mine 2')", "kernelId": kernel["id"]})
+    assert second["output"] == "mine 2\n" and second["exitCode"] == 0
+    await jp_fetch("api", "kernels", kernel["id"], method="DELETE")
+    status, gone = await api(jp_fetch, "execute", method="POST", body={"code": "1", "kernelId": kernel["id"]})
+    assert (status, gone["code"]) == (404, "not_found")
