@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import Fetch, api
 
 
@@ -151,3 +153,20 @@ async def test_a_kept_client_sees_only_its_own_output(jp_fetch: Fetch, jp_server
     await jp_fetch("api", "kernels", kernel["id"], method="DELETE")
     status, gone = await api(jp_fetch, "execute", method="POST", body={"code": "1", "kernelId": kernel["id"]})
     assert (status, gone["code"]) == (404, "not_found")
+
+
+async def test_a_request_whose_client_leaves_is_cancelled(jp_fetch: Fetch, workspace: Path) -> None:
+    """The client gives up on a long run: the run is interrupted, so the kernel is free for the next one."""
+    import json
+
+    from tornado.httpclient import HTTPClientError
+
+    kernel = json.loads((await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))).body)
+    with pytest.raises(HTTPClientError) as gave_up:
+        await jp_fetch("nexus", "api", "execute", method="POST", request_timeout=2,
+                       body=json.dumps({"kernelId": kernel["id"], "code": "import time\ntime.sleep(120)",
+                                        "timeout": 300000}))
+    assert gave_up.value.code == 599  # the client's own timeout: it closed the connection
+    status, after = await api(jp_fetch, "execute", method="POST",
+                              body={"kernelId": kernel["id"], "code": "print('free')", "timeout": 20000})
+    assert status == 200 and after["output"] == "free\n" and after["exitCode"] == 0, after
