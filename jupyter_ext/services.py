@@ -125,9 +125,14 @@ class NexusServices:
 
     async def index(self) -> dict[str, Any]:
         """Build or update the workspace index (one run at a time); returns the summary's JSON."""
+        from nexus.engine.errors import IndexLockedError
+
         ws = await self.workspace.get()
         async with self._indexing:
-            summary = await asyncio.to_thread(ws.index)
+            try:
+                summary = await asyncio.to_thread(ws.index)
+            except IndexLockedError as exc:  # `nexus index` or a language server is writing it now
+                raise GatewayError(ErrorCode.BUSY, str(exc)) from exc
         return summary.to_json()
 
     async def aclose(self) -> None:

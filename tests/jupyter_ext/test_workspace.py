@@ -91,3 +91,17 @@ async def test_variables_of_a_busy_kernel_fail_after_their_timeout(jp_fetch: Fet
     status, bad = await api(jp_fetch, "kernels", kernel["id"], "variables", params={"timeout": "forever"})
     assert (status, bad["code"]) == (400, "bad_request")
     sock.ws.close()
+
+
+async def test_index_while_another_process_writes_it_is_busy(jp_fetch: Fetch, workspace: Path) -> None:
+    from nexus.engine.lock import WriterLock
+
+    status, body = await api(jp_fetch, "status")
+    lock = WriterLock(Path(body["index"]["indexDir"]) / "writer.lock", str(workspace))
+    lock.acquire()  # what `nexus index` holds while it runs
+    try:
+        status, busy = await api(jp_fetch, "index", method="POST")
+    finally:
+        lock.release()
+    assert (status, busy["code"]) == (429, "busy") and "try again" in busy["message"], busy
+    assert (await api(jp_fetch, "index", method="POST"))[0] == 200
