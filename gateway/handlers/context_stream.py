@@ -1,15 +1,15 @@
-"""``context:stream`` ``{contextId, chunkSize?}`` -> ``context:chunk``* (data: the next piece of the text, a
-string) then ``context:end`` ``{contextId, chunks, bytes, tokenCount}`` (the seed's shape): a stored
-context (``context:create``, ``nexus context``) sent back in pieces.
+"""``context:stream`` ``{contextId, chunkSize?}`` -> ``context:chunk``* ``{contextId, index, text}`` then
+``context:end`` ``{contextId, chunks, bytes, tokenCount}``: a stored context sent back in pieces.
 
 The store reads and decompresses one block at a time, and each chunk goes through the connection's
-bounded outbox, so a slow reader pauses the stream instead of buffering the whole context; memory
-stays bounded whatever the context's size. Unknown or expired ids answer ``not_found``; a damaged
-context fails after the chunks read so far.
+bounded outbox, so a million-token context streams in bounded memory and a slow reader pauses the
+reading instead of buffering the whole context. ``chunkSize`` is in bytes of UTF-8 (default
+``[context] chunk_size``, 64 KiB; 1 KiB to 1 MiB); a chunk never ends inside a character.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -22,25 +22,20 @@ if TYPE_CHECKING:
 TYPE = "context:stream"
 MIN_ROLE = Role.DEVELOPER
 FEATURE = "the context store (nexus.engine context)"
-MAX_CHUNK = 1 << 20
 
 
 def make_handler(handle: WorkspaceHandle) -> Handler:
     async def stream(request: Request, ctx: Context) -> AsyncIterator[Reply]:
-        import asyncio
-
-        from nexus.engine.context import store_for
-
-        context_id = request.text("contextId", max_length=64)
-        chunk_size = request.integer("chunkSize", default=64 * 1024, minimum=1024, maximum=MAX_CHUNK)
-        ws = await handle.get()
-        store = await asyncio.to_thread(store_for, ws)
-        info = await asyncio.to_thread(store.get, context_id)
-        chunks = 0
+        context_id = request.text("contextId", max_length=128)
+        chunk_size = request.integer("chunkSize", default=None, minimum=1024, maximum=1 << 20) \
+            if request.payload.get("chunkSize") is not None else None
+        store = await handle.contexts()
+        info = await asyncio.to_thread(store.get, context_id)  # ContextNotFound: not_found
+        count = 0
         async for text in store.stream_text(context_id, chunk_size):
-            chunks += 1
-            yield Reply("context:chunk", text)
-        yield Reply("context:end", {"contextId": context_id, "chunks": chunks, "bytes": info.size,
+            yield Reply("context:chunk", {"contextId": context_id, "index": count, "text": text})
+            count += 1
+        yield Reply("context:end", {"contextId": context_id, "chunks": count, "bytes": info.size,
                                     "tokenCount": info.token_count})
 
     return stream
