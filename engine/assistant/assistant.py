@@ -148,7 +148,8 @@ class Assistant:
         """The focus and workspace context the model would see for ``request`` (and their receipt)."""
         model = self._model_for(request)
         budget = (request.budget or self.settings.budget(request.task)) + extra_budget
-        return await self._run_sync(ground, ws, request, budget, counter_for(model), model, None, preset)
+        found: Grounding = await self._run_sync(ground, ws, request, budget, counter_for(model), model, None, preset)
+        return found
 
     # -- answers ---------------------------------------------------------------------------------
 
@@ -157,7 +158,7 @@ class Assistant:
         request, NoProviderError when a named provider is not configured, and the provider layer's
         errors (StreamInterruptedError carries the partial text)."""
         if request.task not in (Task.CHAT, Task.EXPLAIN):
-            raise AssistantError(f"{request.task.title} is not answered as text: use propose_edit or suggest")
+            raise AssistantError(f"{request.task.label} is not answered as text: use propose_edit or suggest")
         if request.task is Task.CHAT and not request.question.strip():
             raise AssistantError("ask a question: the prompt is empty")
         return AnswerStream(self._answer(ws, request))
@@ -189,11 +190,11 @@ class Assistant:
         """
         task = request.task
         if not task.edits:
-            raise AssistantError(f"{task.title} does not edit code")
+            raise AssistantError(f"{task.label} does not edit code")
         if request.document is None:
-            raise AssistantError(f"{task.title} needs a document")
+            raise AssistantError(f"{task.label} needs a document")
         if not self._uses_model(request):
-            raise NoProviderError(f"{task.title} needs a model")
+            raise NoProviderError(f"{task.label} needs a model")
         grounding = await self.ground(ws, request)
         focus = require_focus(grounding, task)
         test_path: str | None = None
@@ -294,9 +295,11 @@ def retrieval_answer(grounding: Grounding, limit: int) -> tuple[str, tuple[Recei
     entries = []
     for piece in chosen:
         rows = piece.text.rstrip("\n").split("\n")
+        blank = next((i for i, r in enumerate(rows) if r.strip()), 0)  # leading blank lines say nothing
+        rows = rows[blank:]
         shown = rows[:RETRIEVAL_LINES]
-        end = piece.start_line + len(shown) - 1
-        entry = ReceiptEntry(piece.path, piece.start_line, end, piece.kind, piece.reason, piece.tokens)
+        start = piece.start_line + blank
+        entry = ReceiptEntry(piece.path, start, start + len(shown) - 1, piece.kind, piece.reason, piece.tokens)
         entries.append(entry)
         fence = "````" if any(r.lstrip().startswith("```") for r in shown) else "```"
         lines += [f"### {entry.label()}", f"_{piece.reason}_", "", fence + (language_for(piece.path) or ""),

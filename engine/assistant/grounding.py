@@ -272,5 +272,5 @@ def edit_region(focus: Focus) -> tuple[int, int]:
 
 def require_focus(grounding: Grounding, task: Task) -> Focus:
     if grounding.focus is None:
-        raise AssistantError(f"{task.title} needs a document: open a file and select code or put the cursor in it")
+        raise AssistantError(f"{task.label} needs a document: open a file and select code or put the cursor in it")
     return grounding.focus

@@ -53,7 +53,7 @@ class Task(enum.StrEnum):
         return self in (Task.FIX, Task.DOCSTRING, Task.TESTS, Task.REFACTOR)
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return _TITLES[self]
 
 

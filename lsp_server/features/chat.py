@@ -42,13 +42,20 @@ METHOD = "nexus/chat"
 
 
 def register(server: NexusServer) -> None:
+    background: set[asyncio.Task[None]] = set()  # strong references: the loop keeps only weak ones
+
+    def warmed(task: asyncio.Task[None]) -> None:
+        background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("warming the AI providers failed: %s", task.exception())
+
     def warm() -> None:
         """Import the configured providers' SDKs now (about a second for anthropic), not on the first answer."""
         assist = state(server)
         if assist.ai_available():
             task = asyncio.ensure_future(assist.assistant().router.warm())
-            task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
-                                   or log.warning("warming the AI providers failed: %s", t.exception()))
+            background.add(task)
+            task.add_done_callback(warmed)
 
     async def close() -> None:
         await state(server).aclose()

@@ -123,7 +123,7 @@ def _register_command(server: NexusServer, name: str, task: Task) -> None:
 async def execute(ls: NexusServer, task: Task, arguments: tuple[Any, ...]) -> dict[str, Any]:
     args = params_of(arguments[0]) if arguments else {}
     if not args or "textDocument" not in args or "range" not in args:
-        raise JsonRpcInvalidParams(message=f"{task.title}: arguments must be [{{textDocument: {{uri}}, range, "
+        raise JsonRpcInvalidParams(message=f"{task.label}: arguments must be [{{textDocument: {{uri}}, range, "
                                            "diagnostic?, instruction?}}]")
     doc = ls.document(text_document_uri(args["textDocument"]))
     version = doc.version
@@ -147,7 +147,7 @@ async def execute(ls: NexusServer, task: Task, arguments: tuple[Any, ...]) -> di
         except AssistantError as exc:
             raise JsonRpcInvalidParams(message=str(exc)) from exc
         except NexusError as exc:
-            log.warning("%s failed: %s", task.title, exc)
+            log.warning("%s failed: %s", task.label, exc)
             raise failure(exc) from exc
         return chat_result(answer, ws)
     try:
@@ -155,15 +155,15 @@ async def execute(ls: NexusServer, task: Task, arguments: tuple[Any, ...]) -> di
     except AssistantError as exc:
         raise JsonRpcInvalidParams(message=str(exc)) from exc
     except NexusError as exc:
-        log.warning("%s failed: %s", task.title, exc)
+        log.warning("%s failed: %s", task.label, exc)
         raise failure(exc) from exc
     if doc.version != version and ls.documents.get(doc.uri) is doc:
-        raise ContentModified(f"{doc.uri} changed while Nexus was working on {task.title}; run it again")
+        raise ContentModified(f"{doc.uri} changed while Nexus was working on {task.label}; run it again")
     edit = workspace_edit(ls, ws, proposal.edits, {doc.uri: version} if ls.documents.get(doc.uri) else None)
-    label = f"Nexus: {task.title}"
+    label = f"Nexus: {task.label}"
     result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
     if not result.applied:
-        log.info("%s: the editor did not apply the edit (%s)", task.title, result.failure_reason)
+        log.info("%s: the editor did not apply the edit (%s)", task.label, result.failure_reason)
     answer = proposal.answer
     return {"applied": bool(result.applied), "failureReason": result.failure_reason, "label": label,
             "edit": edit_json(edit, ls), "note": proposal.note, **chat_result(answer, ws),

@@ -80,12 +80,16 @@ def register(server: NexusServer) -> None:
         assert result is not None
         return result.to_json()  # type: ignore[no-any-return]
 
+    background: set[asyncio.Task[None]] = set()  # strong references: the loop keeps only weak ones
+
     def closed(doc: LspDocument) -> None:
         assist = state(server)
         service = assist.kernels
         session = _session_id(doc.uri)
         if service is not None and any(s.session_id == session for s in service.sessions()):
-            asyncio.ensure_future(_shutdown_quietly(service, session))
+            task = asyncio.ensure_future(_shutdown_quietly(service, session))
+            background.add(task)
+            task.add_done_callback(background.discard)
 
     async def stop_kernels() -> None:
         """Every kernel stops before the shutdown response (the server's shutdown awaits this)."""

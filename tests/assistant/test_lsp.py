@@ -279,6 +279,12 @@ async def test_run_streams_kernel_output_per_cell_with_a_session_per_document(ls
     assert second["output"] == "second cell 42 12.57\n", second
     failed = await lsp.request("nexus/run", {"code": "1 / 0", "language": "python", "timeout": 60})
     assert failed["exitCode"] == 1 and failed["outputs"][-1]["ename"] == "ZeroDivisionError"
+    # Closing the document ends its session: reopened, the second cell runs in a fresh kernel.
+    lsp.client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+    uri = open_report(lsp)
+    fresh = await lsp.request("nexus/run", {"textDocument": {"uri": uri}, "cell": True,
+                                            "position": pos(line_of(REPORT, "second cell"), 3), "timeout": 60})
+    assert fresh["exitCode"] == 1 and fresh["outputs"][-1]["evalue"] == "name 'value' is not defined"
 
 
 async def test_run_a_wrapper_language_and_refuse_bad_params(lsp: Session) -> None:
