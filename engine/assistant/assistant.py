@@ -22,14 +22,14 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from nexus.engine.config import Settings, load_settings
 from nexus.engine.context import counter_for
 from nexus.engine.languages import language_for
 from nexus.engine.paths import resolve_inside
 from nexus.engine.providers import NoProviderError, ProviderError, ProviderRouter, Request
+from nexus.engine.streams import DeltaStream
 from nexus.engine.workspace import Workspace
 
 from .edits import edit_for_tests, location_of_tests, replacement
@@ -60,50 +60,22 @@ RETRIEVAL_HEADER = ("**Not model-generated:** no AI provider is configured, so t
                     "workspace most relevant to your request, found by search.")
 
 
-class AnswerStream:
+class AnswerStream(DeltaStream[Answer]):
     """An answer being streamed: iterate it for text deltas; afterwards :attr:`result` is the
     :class:`Answer` (with the receipt). Closing it stops the upstream request."""
 
     def __init__(self, source: AsyncGenerator[str | Answer, None]) -> None:
-        self._source = source
-        self._done = False
-        self.result: Answer | None = None
+        super().__init__(source, Answer)
 
-    def __aiter__(self) -> AnswerStream:
-        return self
-
-    async def __anext__(self) -> str:
-        if self._done:
-            raise StopAsyncIteration
-        try:
-            item = await self._source.__anext__()
-        except BaseException:
-            self._done = True
-            raise
-        if isinstance(item, Answer):
-            self.result = item
-            self._done = True
-            await self._source.aclose()
-            raise StopAsyncIteration
-        return item
-
-    async def aclose(self) -> None:
-        self._done = True
-        await self._source.aclose()
+    @property
+    def result(self) -> Answer | None:
+        return self.final
 
     async def collect(self) -> Answer:
-        async for _ in self:
-            pass
-        if self.result is None:
+        answer = await self.drain()
+        if answer is None:
             raise AssistantError("the answer was closed before it finished")
-        return self.result
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.aclose()
+        return answer
 
 
 class Assistant:
