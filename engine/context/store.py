@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import lmdb
-import msgpack  # type: ignore[import-untyped]
+import msgpack
 import zstandard
 
 from .model import Context, ContextCorrupt, ContextError, ContextNotFound, check_budget

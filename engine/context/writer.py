@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import lmdb
-import msgpack  # type: ignore[import-untyped]
+import msgpack
 import zstandard
 
 from .model import ContextError, ContextTooLarge, Piece, check_budget

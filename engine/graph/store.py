@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import lmdb
-import msgpack  # type: ignore[import-untyped]
+import msgpack
 
 from ..errors import IndexError_
 from .facts import LOCAL_NAMES, FileFacts, file_facts, key_matches, keys_matching
