@@ -52,7 +52,12 @@ def run_index(ws: Workspace, wait: float = 0.0, show_progress: bool = True) -> I
                 bar.update(task, description=event.phase)
 
         try:
-            return ws.index(progress=report, wait=wait)
+            summary = ws.index(progress=report, wait=wait)
+            bar.update(task, description="code graph", total=None)
+            from nexus.engine.graph import sync
+
+            sync(ws)
+            return summary
         except NexusError as exc:
             raise click.ClickException(str(exc)) from exc
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import click
 from rich.markup import escape
 
-from nexus.engine import NexusError, SymbolHit, TextHit
+from nexus.engine import NexusError, SymbolHit, TextHit, Workspace
 
 from .common import display_path, print_json, stdout, workspace
 from .index import run_index
@@ -33,7 +32,7 @@ def search(query: str, root: str, mode: str | None, languages: tuple[str, ...], 
             if mode == "symbols":
                 results = [_symbol_json(h) for h in ws.search_symbols(query, limit, languages, kinds)]
             elif mode == "files":
-                results = _files(ws.search_text(query, limit * 5, languages), limit)
+                results = _files(ws, query, limit, languages)
             else:
                 results = [_text_json(h) for h in ws.search_text(query, limit, languages)]
         except NexusError as exc:
@@ -65,9 +64,24 @@ def _text_json(hit: TextHit) -> dict[str, Any]:
             "language": hit.language, "score": hit.score, "preview": hit.preview}
 
 
-def _files(hits: list[TextHit], limit: int) -> list[dict[str, Any]]:
-    best: OrderedDict[str, TextHit] = OrderedDict()
-    for hit in hits:
-        best.setdefault(hit.path, hit)
-    return [{"path": h.path, "line": h.line + 1, "score": h.score, "language": h.language, "symbol": h.symbol}
-            for h in list(best.values())[:limit]]
+def _files(ws: Workspace, query: str, limit: int, languages: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Files by fused rank (BM25 chunks, symbol matches, code graph, recency; see nexus.engine.retrieval)."""
+    from nexus.engine.languages import expand_language
+    from nexus.engine.retrieval import RetrievalQuery, Retriever
+
+    try:
+        grammars = {g for name in languages for g in expand_language(name)}
+    except ValueError as exc:
+        raise NexusError(str(exc)) from exc
+    out = []
+    for hit in Retriever(ws).rank_files(RetrievalQuery(query), limit * 5):
+        if not {"bm25", "symbols", "uses"} & hit.ranks.keys():
+            continue  # ranked by the graph or recency alone: no evidence it matches the query
+        info = ws.file_info(hit.path)
+        if info is None or (grammars and info.language not in grammars):
+            continue
+        out.append({"path": hit.path, "line": hit.line + 1, "score": hit.score, "language": info.language,
+                    "symbol": "", "signals": hit.ranks})
+        if len(out) >= limit:
+            break
+    return out

@@ -122,6 +122,25 @@ class Walker:
                 continue
             yield Candidate(child_rel, entry.path, language, info.st_size, info.st_mtime_ns)
 
+    def excluded(self, rel: str) -> str | None:
+        """Why the walk would leave out the workspace-relative file ``rel``, or None if it would not.
+
+        For single-file updates (an editor saving `node_modules/x.js` must not put it in the index).
+        """
+        parts = rel.split("/")
+        specs: list[tuple[str, GitIgnoreSpec]] = []
+        directory = str(self.root)
+        for depth, name in enumerate(parts):
+            specs += self._load_ignores(directory, "/".join(parts[:depth]))
+            child_rel = "/".join(parts[:depth + 1])
+            is_dir = depth < len(parts) - 1
+            directory = os.path.join(directory, name)
+            if is_dir and (name in SKIP_DIRS or _is_virtualenv(directory)):
+                return f"inside {name}/, which is never indexed"
+            if self._ignored(specs, child_rel, is_dir):
+                return "ignored by .gitignore/.nexusignore"
+        return None
+
     def _inside(self, path: str) -> bool:
         real = os.path.realpath(path)
         return real == str(self.root) or real.startswith(str(self.root) + os.sep)

@@ -26,6 +26,7 @@ from .search.index import SearchIndex
 from .search.names import fuzzy_score
 from .settings import IndexSettings
 from .store import SCHEMA_VERSION, Reader, SchemaMismatch, Store
+from .walker import Walker
 from .worker import Limits, Outcome, build_version, content_hash
 
 log = logging.getLogger(__name__)
@@ -125,13 +126,17 @@ class Workspace:
     def update_file(self, path: str, text: str | None = None, wait: float = 5.0) -> FileInfo | None:
         """Re-index one file from ``text`` (an editor's unsaved buffer) or, if None, from disk.
 
-        Returns the new record, or None when the file is left out (deleted, binary, too large...).
+        Returns the new record, or None when the file is left out (ignored, deleted, binary, too large...).
         The change is searchable when this returns.
         """
         rel = self.relative(path)
         language = language_for(rel)
         if language is None:
             raise WorkspaceError(f"{rel}: not a language Nexus indexes")
+        why = Walker(self.root, self.index_settings.max_file_size, self.index_settings.exclude).excluded(rel)
+        if why is not None:
+            log.debug("%s not indexed: %s", rel, why)
+            return None
         absolute = self.root / rel
         limits = Limits(self.index_settings.max_file_size, self.index_settings.max_average_line)
         if text is None:
@@ -417,7 +422,8 @@ def _open_stores(index_dir: Path) -> tuple[Store, SearchIndex, str]:
         # A Tantivy index that cannot be opened is rebuilt from nothing; LMDB is wiped with it so the
         # next run re-indexes everything rather than trusting records without documents.
         store.close()
-        shutil.rmtree(index_dir, ignore_errors=True)
+        shutil.rmtree(index_dir / "lmdb", ignore_errors=True)  # graph/ and contexts/ are not derived from it
+        shutil.rmtree(index_dir / "tantivy", ignore_errors=True)
         reason = "the search index was unreadable: rebuilding"
         store = Store(index_dir / "lmdb")
         search = SearchIndex(index_dir / "tantivy")

@@ -15,6 +15,7 @@ requests finish for ``shutdown_grace`` seconds, cancels the rest, then closes wi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import http
 import importlib.util
 import json
@@ -36,6 +37,7 @@ from nexus.engine.errors import ConfigError, NexusError
 
 from .auth import TokenError, TokenIssuer, load_secret
 from .handlers import Services, build_registry
+from .kernels import KernelsHandle
 from .metrics import CONTENT_TYPE, GatewayMetrics
 from .protocol import ConnectionGone, Dispatcher, Identity, Registry
 from .ratelimit import RateLimiter, build_limiter
@@ -123,8 +125,12 @@ class Gateway:
                 problem = f"AI is not available: the provider settings are invalid ({exc})"
         workspace = (WorkspaceHandle(root, nexus_settings)
                      if importlib.util.find_spec("nexus.engine.workspace") is not None else None)
+        kernels, kernels_problem = _kernels(nexus_settings, root)
+        if kernels is not None:
+            metrics.active_kernels.set_function(kernels.active_count)
         services = Services(root=root, users=users, tokens=tokens, metrics=metrics, workspace=workspace,
-                            providers=providers, providers_problem=problem)
+                            providers=providers, providers_problem=problem, kernels=kernels,
+                            kernels_problem=kernels_problem)
         limiter = build_limiter(settings.rate_limit, settings.type_rates())
         return cls(settings, registry=build_registry(services), users=users, tokens=tokens, metrics=metrics,
                    limiter=limiter, services=services)
@@ -255,6 +261,20 @@ class Gateway:
                            "types": self.dispatcher.registry.types()})
         status = http.HTTPStatus.SERVICE_UNAVAILABLE if draining else http.HTTPStatus.OK
         return _respond(connection, status, body + "\n", "application/json")
+
+
+def _kernels(settings: Settings, root: Path) -> tuple[KernelsHandle | None, str | None]:
+    """The execution service's handle, or why code execution is off (invalid ``[kernels]`` settings)."""
+    from nexus.kernels import kernel_settings
+
+    try:
+        typed = kernel_settings(settings)
+    except ConfigError as exc:
+        log.error("code execution is off in the gateway: %s", exc)
+        return None, f"code execution is not available: the kernel settings are invalid ({exc})"
+    if typed.workspace is None:
+        typed = dataclasses.replace(typed, workspace=root)
+    return KernelsHandle(typed), None
 
 
 def _token_from(query: str, headers: Headers) -> str | None:

@@ -17,6 +17,7 @@ from nexus.engine.config import Settings
 
 if TYPE_CHECKING:
     from nexus.engine import Workspace
+    from nexus.engine.context import ContextStore
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class WorkspaceHandle:
         self._workspace: Workspace | None = None
         self._opening = asyncio.Lock()
         self._seen_update: Any = None
+        self._contexts: ContextStore | None = None
 
     async def get(self) -> Workspace:
         """The open workspace. Raises WorkspaceError if the root cannot be opened."""
@@ -39,6 +41,17 @@ class WorkspaceHandle:
                     self._workspace = await asyncio.to_thread(Workspace.open, self.root, self._settings)
                     log.info("opened the index of %s at %s", self.root, self._workspace.index_dir)
         return self._workspace
+
+    async def contexts(self) -> ContextStore:
+        """The workspace's context store (``[context] store_dir``, else next to the index), opened once."""
+        if self._contexts is None:
+            from nexus.engine.context import store_for
+
+            ws = await self.get()
+            async with self._opening:
+                if self._contexts is None:
+                    self._contexts = await asyncio.to_thread(store_for, ws)
+        return self._contexts
 
     def fresh(self, ws: Workspace) -> bool:
         """Reload the search index if someone committed since the last call (blocking: call it in a
@@ -52,6 +65,9 @@ class WorkspaceHandle:
         return True
 
     def close(self) -> None:
+        if self._contexts is not None:
+            self._contexts.close()
+            self._contexts = None
         if self._workspace is not None:
             self._workspace.close()
             self._workspace = None

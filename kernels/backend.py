@@ -154,6 +154,10 @@ class LocalKernel:
         try:
             if await self.manager.is_alive():
                 await self.manager.shutdown_kernel(now=True)
+            else:
+                # A kernel that died (or never came up) still holds the manager's zmq context and
+                # files; shutdown_kernel is what would have released them.
+                await self.manager.cleanup_resources()
         except Exception:  # already gone: nothing left to stop but its processes and folder
             log.debug("shutting down kernel %s", self.kernel_id, exc_info=True)
         await asyncio.to_thread(sandbox.kill_tree, pid, self._backend.cgroup_root, self.kernel_dir)

@@ -9,7 +9,8 @@ the local backend adds limit accounting through the same protocol.
 
 Timeout policy: at the deadline the kernel is interrupted; if it is still busy after the grace period it
 is restarted (its state is lost, and the result says so). A cancelled caller gets the same treatment, so
-the kernel is usable for the next request either way.
+the kernel is usable for the next request either way. The clock stops while a debugger holds the code at
+a breakpoint (IOPub ``debug_event`` stopped ... continued): a user inspecting variables is not a hung cell.
 """
 
 from __future__ import annotations
@@ -197,6 +198,12 @@ class _Run:
         self.reply_status = ""
         self.got_idle = False
         self.got_reply = False
+        self.paused_since: float | None = None  # when a debugger stopped the code, while it is stopped
+        self.paused_total = 0.0
+
+    def _paused(self, now: float) -> float:
+        """Seconds the code has spent stopped in a debugger: they do not count against the timeout."""
+        return self.paused_total + (now - self.paused_since if self.paused_since is not None else 0.0)
 
     def _add(self, item: OutputItem) -> None:
         kept = self.collector.add(item)
@@ -254,7 +261,8 @@ class _Run:
         """Read until our request is idle and replied: True done, False deadline passed, None dead."""
         client = self.kernel.client
         while not (self.got_idle and self.got_reply):
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline + self._paused(now) - now
             if remaining <= 0:
                 return False
             if self.got_idle:  # the reply is already on its way; IOPub has nothing more for us
@@ -284,9 +292,12 @@ class _Run:
             return False
 
     def _on_iopub(self, msg: dict[str, Any]) -> None:
+        msg_type = msg.get("header", {}).get("msg_type", msg.get("msg_type", ""))
+        if msg_type == "debug_event":  # its parent is the debugger's request, not our execution
+            self._on_debug_event(msg.get("content", {}).get("event", ""))
+            return
         if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
             return
-        msg_type = msg.get("header", {}).get("msg_type", msg.get("msg_type", ""))
         content = msg.get("content", {})
         if msg_type == "status":
             if content.get("execution_state") == "idle":
@@ -297,6 +308,14 @@ class _Run:
         item = item_from_message(msg_type, content)
         if item is not None:
             self._add(item)
+
+    def _on_debug_event(self, event: str) -> None:
+        now = time.monotonic()
+        if event == "stopped" and self.paused_since is None:
+            self.paused_since = now
+        elif event in ("continued", "terminated", "exited") and self.paused_since is not None:
+            self.paused_total += now - self.paused_since
+            self.paused_since = None
 
     async def _after_timeout(self, start: float, timeout: float) -> ExecutionResult:
         note = f"timed out after {timeout:g} s"

@@ -181,6 +181,7 @@ def launch_prefix(
             "/proc",
             "--tmpfs",
             "/tmp",
+            *_rebind_hidden_by_tmpfs(),
             "--bind",
             str(kernel_dir),
             str(kernel_dir),
@@ -192,6 +193,24 @@ def launch_prefix(
             prefix += ["--unshare-net"]
         prefix += ["--chdir", str(kernel_dir / "work"), "--"]
     return prefix
+
+
+def _rebind_hidden_by_tmpfs() -> list[str]:
+    """Read-only binds for what the kernel runs from but the private /tmp would hide.
+
+    A checkout or virtualenv under /tmp (CI clones often live there) holds the interpreter, the
+    site-packages and, for an editable install, this package's own source with the wrapper kernels'
+    Node and Java runners.
+    """
+    needed = {sys.prefix, sys.exec_prefix, sys.base_prefix, str(Path(__file__).resolve().parents[1]),
+              *(entry for entry in sys.path if entry)}
+    hidden = sorted({os.path.realpath(p) for p in needed if os.path.realpath(p).startswith("/tmp/")})
+    outermost = [p for p in hidden if not any(p != q and p.startswith(q + os.sep) for q in hidden)]
+    binds: list[str] = []
+    for path in outermost:
+        if os.path.exists(path):
+            binds += ["--ro-bind", path, path]
+    return binds
 
 
 def arm_cpu_limit(pid: int, cpu_seconds: int) -> None:

@@ -10,6 +10,9 @@
     kernel = service.kernel("doc-1")                 # for the debugger: kernel.client is jupyter_client's
     await service.close()
 
+Local sessions are advertised in a ``SessionRegistry`` (``nexus.kernels.debug.registry``) while they
+live, so ``nexus dap`` in another process can attach a debugger to them by session id.
+
 One-shot runs take a pre-started kernel from the language's pool and discard it afterwards (a fresh
 namespace each time, with no ``%reset`` leftovers such as imported modules or a changed cwd); the pool
 is refilled in the background. Sessions keep one kernel per id, serialize their executions, and are
@@ -28,6 +31,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Self
 
 from .backend import Kernel, KernelBackend, LocalBackend
+from .debug.registry import SessionRegistry
 from .errors import KernelError, NoSuchSessionError
 from .execution import run_code, stream_code
 from .languages import LANGUAGES
@@ -67,8 +71,15 @@ class _Session:
 class ExecutionService:
     """Runs code in kernels for the LSP server, the WebSocket gateway, the Jupyter extension and the CLI."""
 
-    def __init__(self, settings: KernelSettings | None = None, backend: KernelBackend | None = None) -> None:
+    def __init__(
+        self,
+        settings: KernelSettings | None = None,
+        backend: KernelBackend | None = None,
+        registry: SessionRegistry | None = None,
+    ) -> None:
+        """``registry``: where sessions are advertised for debuggers (default: the user's runtime folder)."""
         self.settings = settings or KernelSettings()
+        self.registry = registry or SessionRegistry()
         if backend is None:
             backend = _default_backend(self.settings)
         self.backend = backend
@@ -197,7 +208,23 @@ class ExecutionService:
             self._discard(kernel)
             return self._sessions[session_id]
         session = self._sessions[session_id] = _Session(session_id, kernel)
+        self._advertise(session)
         return session
+
+    def _advertise(self, session: _Session) -> None:
+        connection_file = getattr(session.kernel.manager, "connection_file", "")
+        if not connection_file:  # a gateway kernel: its sockets are the gateway's, not reachable from here
+            return
+        try:
+            self.registry.advertise(
+                session.session_id, session.kernel.kernel_id, session.kernel.language, str(connection_file)
+            )
+        except OSError as exc:
+            log.warning("cannot advertise session %s for debuggers: %s", session.session_id, exc)
+
+    def connection_file(self, session_id: str) -> str | None:
+        """The session kernel's connection file (for ``nexus dap`` attach), None for gateway kernels."""
+        return getattr(self._get(session_id).kernel.manager, "connection_file", None) or None
 
     def pooled(self) -> dict[str, int]:
         """How many started kernels wait in each language's pool (for status pages and tests)."""
@@ -229,6 +256,7 @@ class ExecutionService:
         session = self._sessions.pop(session_id, None)
         if session is None:
             raise NoSuchSessionError(session_id)
+        self.registry.withdraw(session.kernel.kernel_id)
         await session.kernel.shutdown()
 
     def _get(self, session_id: str) -> _Session:
@@ -293,6 +321,7 @@ class ExecutionService:
         for session in stale:
             log.info("culling idle session %s (%s)", session.session_id, session.kernel.language)
             self._sessions.pop(session.session_id, None)
+            self.registry.withdraw(session.kernel.kernel_id)
             await session.kernel.shutdown()
         return [s.session_id for s in stale]
 
@@ -311,6 +340,8 @@ class ExecutionService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         kernels = [s.kernel for s in self._sessions.values()]
+        for kernel in kernels:
+            self.registry.withdraw(kernel.kernel_id)
         kernels += [k for pool in self._pools.values() for k in pool]
         self._sessions.clear()
         self._pools.clear()

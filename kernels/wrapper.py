@@ -58,6 +58,14 @@ class WrapperKernel(Kernel):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.interrupted = False
 
+    @property
+    def kernel_info(self) -> dict[str, Any]:
+        # ipykernel's base Kernel lists "debugger" whenever debugpy is importable, but only its Python
+        # kernel has one: a debugger client would send debug requests that are never answered
+        info = dict(super().kernel_info)
+        info["supported_features"] = [f for f in info.get("supported_features", []) if f != "debugger"]
+        return info
+
     # --- outputs ------------------------------------------------------------------------------
 
     def stream(self, name: str, text: str) -> None:

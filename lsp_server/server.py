@@ -13,7 +13,7 @@ import asyncio
 import importlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,7 +38,7 @@ T = TypeVar("T")
 FEATURES = (
     "lifecycle", "sync", "watch", "diagnostics", "completion", "hover", "signature_help", "definition",
     "references", "highlight", "rename", "document_symbols", "workspace_symbols", "folding", "selection",
-    "search", "reindex", "status",
+    "search", "reindex", "status", "chat", "code_actions", "inline_completion", "run",
 )
 
 
@@ -65,6 +65,15 @@ class NexusProtocol(LanguageServerProtocol):
                 error = JsonRpcInvalidParams(message=f"invalid params for {data.get('method')}")
                 self._send_response(msg_id, error=error.to_response_error())
             raise
+
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args):  # type: ignore[no-untyped-def, override]
+        """After the usual shutdown, await the async clean-ups features registered (kernels to stop):
+        the response waits for them, so ``exit`` can end the process at once."""
+        result = yield from super().lsp_shutdown(*args)
+        for cleanup in list(self._server.cleanups):
+            yield cleanup, (), None
+        return result
 
     # Our Documents store applies the changes; pygls' copy would only cost time and memory.
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
@@ -102,6 +111,7 @@ class NexusServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.options: dict[str, Any] = {}
         self.hooks: dict[str, list[Callable[..., Any]]] = {}
+        self.cleanups: list[Callable[[], Awaitable[None]]] = []  # awaited before the shutdown response
         self._progress_tokens: dict[str, str] = {}
         self._loose_python: dict[Path, PythonSemantics] = {}
         self._jedi: JediProcess | None = None

@@ -26,6 +26,7 @@ from typing import Any, Self
 
 from nexus.engine.config import Settings
 
+from ..streams import DeltaStream
 from . import errors
 from .base import Provider, create_provider
 from .errors import safe_url
@@ -40,58 +41,24 @@ _AVAILABILITY = (errors.RateLimitError, errors.ProviderTimeoutError, errors.Prov
                  errors.StreamInterruptedError)
 
 
-class ChatStream:
+class ChatStream(DeltaStream[Usage]):
     """An answer being streamed: iterate it for text deltas; when iteration ends, :attr:`usage` holds
     the final record and :attr:`text` the whole answer. Closing it (``aclose()``, leaving ``async
     with``, or cancelling the task iterating it) stops the upstream request."""
 
     def __init__(self, source: AsyncGenerator[str | Usage, None]) -> None:
-        self._source = source
-        self._parts: list[str] = []
-        self._done = False
-        self.usage: Usage | None = None
+        super().__init__(source, Usage)
 
     @property
-    def text(self) -> str:
-        return "".join(self._parts)
-
-    def __aiter__(self) -> ChatStream:
-        return self
-
-    async def __anext__(self) -> str:
-        if self._done:
-            raise StopAsyncIteration
-        try:
-            item = await self._source.__anext__()
-        except BaseException:
-            self._done = True
-            raise
-        if isinstance(item, Usage):
-            self.usage = item
-            self._done = True
-            await self._source.aclose()
-            raise StopAsyncIteration
-        self._parts.append(item)
-        return item
-
-    async def aclose(self) -> None:
-        self._done = True
-        await self._source.aclose()
+    def usage(self) -> Usage | None:
+        return self.final
 
     async def collect(self) -> Completion:
         """Read the rest of the answer and return it whole."""
-        async for _ in self:
-            pass
-        if self.usage is None:
+        usage = await self.drain()
+        if usage is None:
             raise errors.ProviderError("the stream was closed before it finished")
-        return Completion(self.text, self.usage)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.aclose()
+        return Completion(self.text, usage)
 
 
 class ProviderRouter:

@@ -199,12 +199,7 @@ class SearchIndex:
                          for c in dict.fromkeys(part[1:12])]
                 should.append((tantivy.Occur.Should, tantivy.Query.boolean_query(pairs)))
         query = self._filtered(SYMBOL, tantivy.Query.boolean_query(should), languages, kinds)
-        searcher = self.searcher()
-        out = []
-        for score, address in searcher.search(query, limit).hits:
-            doc = searcher.doc(address)
-            out.append(RawHit(doc["file_id"][0], doc["sym"][0], score, unpackb(doc["d"][0])))
-        return out
+        return self._hits(query, limit, "sym")
 
     def search_text(self, text: str, limit: int, languages: Sequence[str] = ()) -> list[RawHit]:
         words = set(text.split())
@@ -214,22 +209,12 @@ class SearchIndex:
             " ".join([_escape(text), *extra]), ["body", "symbols", "path"],
             field_boosts={"symbols": 3.0, "path": 2.0})
         query = self._filtered(CHUNK, parsed, languages, ())
-        searcher = self.searcher()
-        out = []
-        for score, address in searcher.search(query, limit).hits:
-            doc = searcher.doc(address)
-            out.append(RawHit(doc["file_id"][0], doc["chunk"][0], score, unpackb(doc["d"][0])))
-        return out
+        return self._hits(query, limit, "chunk")
 
     def symbols_named(self, name: str, limit: int = 1000) -> list[RawHit]:
         """Symbol documents whose name is ``name`` (case-insensitively; callers check the case)."""
         query = self._filtered(SYMBOL, tantivy.Query.term_query(SCHEMA, "sym_exact", name.lower()), (), ())
-        searcher = self.searcher()
-        out = []
-        for score, address in searcher.search(query, limit).hits:
-            doc = searcher.doc(address)
-            out.append(RawHit(doc["file_id"][0], doc["sym"][0], score, unpackb(doc["d"][0])))
-        return out
+        return self._hits(query, limit, "sym")
 
     def files_referencing(self, name: str, limit: int = 10_000) -> list[int]:
         query = tantivy.Query.boolean_query([
@@ -238,6 +223,14 @@ class SearchIndex:
         ])
         searcher = self.searcher()
         return [searcher.doc(address)["file_id"][0] for _, address in searcher.search(query, limit).hits]
+
+    def _hits(self, query: tantivy.Query, limit: int, item_field: str) -> list[RawHit]:
+        searcher = self.searcher()
+        out = []
+        for score, address in searcher.search(query, limit).hits:
+            doc = searcher.doc(address)
+            out.append(RawHit(doc["file_id"][0], doc[item_field][0], score, unpackb(doc["d"][0])))
+        return out
 
     @staticmethod
     def _filtered(doc_type: int, query: tantivy.Query, languages: Sequence[str],

@@ -32,6 +32,8 @@ from . import (
 if TYPE_CHECKING:
     from nexus.engine.providers import ProviderRouter
 
+    from .ide_execute import Executor
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Services:
@@ -45,10 +47,15 @@ class Services:
     workspace: WorkspaceHandle | None = None
     providers: ProviderRouter | None = None
     providers_problem: str | None = None
+    kernels: Executor | None = None
+    kernels_problem: str | None = None
 
     async def aclose(self) -> None:
         if self.providers is not None:
             await self.providers.aclose()
+        close = getattr(self.kernels, "close", None)
+        if close is not None:
+            await close()
         if self.workspace is not None:
             self.workspace.close()
 

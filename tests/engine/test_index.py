@@ -165,3 +165,15 @@ def test_in_workspace_index_folder(project: Path) -> None:
         assert ws.index_dir == project / ".nexus" / "index"
         assert (project / ".nexus" / "index" / "lmdb" / "data.mdb").exists()
         assert all(not f.path.startswith(".nexus") for f in ws.files())
+
+
+def test_update_file_honours_ignore_rules(tmp_path: Path, open_ws: Opener) -> None:
+    write(tmp_path, {".gitignore": "gen/\n", "a.py": "def a(): pass\n"})
+    ws = open_ws(tmp_path)
+    ws.index()
+    for rel in ("node_modules/pkg/x.py", "gen/out.py", ".venv/lib/y.py", ".git/hooks/z.py"):
+        write(tmp_path, {rel: "def hidden(): pass\n"})
+        assert ws.update_file(rel) is None, rel
+        assert ws.update_file(rel, "def hidden_buffer(): pass\n") is None, rel
+    assert ws.search_symbols("hidden", 5) == []
+    assert ws.update_file("b.py", "def shown(): pass\n") is not None

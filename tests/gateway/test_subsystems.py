@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -91,7 +92,20 @@ async def test_ai_chat_streams_deltas_then_usage(start: Start, router: ProviderR
         assert fake_llm.requests[-1].prompt_text == "Say hello"
         assert gw.metrics.tokens_used.get("anthropic", "output") == done["usage"]["outputTokens"]
         refused = await c.request("ai:chat", {"prompt": "x", "contextId": "ctx-1"})
-        assert error_code(refused) == "unavailable" and "context store" in refused["data"]["message"]
+        assert error_code(refused) == "not_found" and "ctx-1" in refused["data"]["message"]
+        stored = await c.request("context:create", {"content": "The launch code is 4217.", "metadata": {"source": "t"}})
+        context_id = stored["data"]["contextId"]
+        fake_llm.script("anthropic", Reply(text="4217"))
+        chat_id = await c.send("ai:chat", {"prompt": "What is the launch code?", "contextId": context_id,
+                                           "system": "Answer briefly."})
+        while (reply := await c.recv())["type"] == "ai:delta":
+            assert reply["id"] == chat_id
+        assert reply["type"] == "ai:done" and reply["data"]["response"] == "4217"
+        receipt = reply["data"]["receipt"]
+        assert receipt["contextId"] == context_id and receipt["tokenCount"] == stored["data"]["tokenCount"]
+        assert [p["kind"] for p in receipt["pieces"]] == ["upload"]
+        system = json.dumps(fake_llm.requests[-1].json["system"])
+        assert "Answer briefly." in system and "The launch code is 4217." in system
         for payload in ({}, {"prompt": "x", "maxTokens": 0}, {"prompt": "x", "role": "poet"},
                         {"prompt": "x", "provider": "nobody"}, {"prompt": "x", "fallback": "yes"}):
             assert error_code(await c.request("ai:chat", payload)) == "bad_request", payload

@@ -10,13 +10,14 @@ import * as vscode from "vscode";
 import { CELL_LANGUAGES, CellLensProvider, trackCellContext } from "./cellLens";
 import { registerCommands } from "./commands";
 import { needsRestart } from "./common/config";
+import { registerDebugger } from "./debugger";
 import { getLog } from "./logging";
 import { RunOutputs } from "./runOutput";
 import { LANGUAGES, ServerController } from "./server";
 import { readSettings } from "./settings";
 import { StatusBar } from "./statusBar";
 
-/** What other extensions (and the future `nexus` debugger, issue 10) may use. */
+/** What other extensions may use. */
 export interface NexusApi {
   readonly server: ServerController;
 }
@@ -37,6 +38,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<NexusA
       new CellLensProvider(),
     ),
     trackCellContext(LANGUAGES),
+    ...registerDebugger(),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (!event.affectsConfiguration("nexus")) return;
       const before = server.current;

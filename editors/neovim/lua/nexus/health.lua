@@ -1,5 +1,6 @@
 --- :checkhealth nexus: Neovim version, the server command and its version, the running client and
---- its index state, and whether an AI provider is configured (variable names only, never values).
+--- its index state, whether an AI provider is configured (variable names only, never values), and
+--- the debugger: nvim-dap and `nexus dap`.
 
 local M = {}
 
@@ -150,12 +151,42 @@ local function check_provider(config, status)
   end
 end
 
+local function check_debugger()
+  vim.health.start("nexus: debugger (nvim-dap)")
+  local has_dap, dap = pcall(require, "dap")
+  if not has_dap then
+    vim.health.warn("nvim-dap is not installed: debugging through `nexus dap` is off", {
+      "install mfussenegger/nvim-dap, then call require(\"nexus.dap\").setup()",
+    })
+    return
+  end
+  vim.health.ok("nvim-dap is installed")
+  if type(dap.adapters) == "table" and dap.adapters.nexus then
+    vim.health.ok("the nexus adapter is registered")
+  else
+    vim.health.info('the nexus adapter is not registered: call require("nexus.dap").setup()')
+  end
+  local cmd, source = require("nexus.dap").adapter_cmd()
+  if vim.fn.executable(cmd[1]) ~= 1 then
+    vim.health.error(("debug adapter command not found: %s (from %s)"):format(cmd[1], source))
+    return
+  end
+  local _, err = run(vim.list_extend(vim.deepcopy(cmd), { "--help" }))
+  if err then
+    vim.health.error("`" .. table.concat(cmd, " ") .. "` does not work: " .. err:sub(1, 300),
+      { "upgrade nexus-ide (pip install -U nexus-ide)" })
+    return
+  end
+  vim.health.ok("debug adapter: " .. table.concat(cmd, " "))
+end
+
 function M.check()
   local config = require("nexus.config")
   check_neovim()
   check_server(config)
   local status = check_client(config)
   check_provider(config, status)
+  check_debugger()
   vim.health.start("nexus: log")
   vim.health.info("log file: " .. require("nexus.log").path())
 end

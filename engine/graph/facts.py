@@ -1,0 +1,201 @@
+"""What the code graph keeps about one indexed file version, read from the engine's LMDB snapshot.
+
+The graph stores *names*, not resolved targets: a call site records "calls `load_settings`", and the
+definitions of `load_settings` are looked up when a query runs or when file edges are recomputed. That
+is what keeps it cheap to maintain: editing one file rewrites that file's facts and, only when the set
+of names it defines changes, the edges of the files that mention those names.
+
+Imports are recorded as *candidate keys* computed from the importing file's path alone:
+``=app/config.py`` (an exact path, for relative imports and quoted includes) or ``~os/path.py`` (a path
+suffix, for absolute module names whose source root is unknown). A file is imported by whoever recorded
+a key matching it, so a file that appears later is found by the importers that were already there.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from array import array
+from bisect import bisect_right
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from ..parsing import CALL_BIT
+from ..parsing.chunks import line_starts_of
+from ..store import Reader
+
+# Symbol kinds that own the code inside them: a call inside one is attributed to it.
+CALLER_KINDS = frozenset({"function", "method", "constructor", "class", "interface", "struct", "enum",
+                          "namespace", "macro"})
+# Definitions that are weak evidence of a dependency: a use of `name` or `value` in another file is
+# more likely its own local than this field or variable.
+WEAK_KINDS = frozenset({"variable", "field", "property", "enum_member"})
+WEAK_WEIGHT = 0.2
+# Names that are locals by convention in every language the index covers.
+LOCAL_NAMES = frozenset({"self", "cls", "this", "args", "kwargs", "argv", "argc", "i", "j", "k", "n", "x", "y",
+                         "result", "value", "name", "data", "item", "key", "len", "size", "obj", "other"})
+# Symbol kinds worth a line in the repo map.
+MAP_KINDS = frozenset({"class", "interface", "struct", "enum", "function", "method", "constructor", "type",
+                       "namespace", "macro", "constant"})
+
+_JS_EXTENSIONS = ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".d.ts", "/index.ts", "/index.tsx",
+                  "/index.js", "/index.jsx")
+_PY_LANGUAGES = frozenset({"python", "notebook"})
+_JS_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
+_C_LANGUAGES = frozenset({"c", "cpp"})
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    line: int  # zero-based
+    caller: str  # qualified name of the enclosing definition, "" for top-level code
+
+
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    path: str
+    file_id: int
+    language: str
+    defines: dict[str, float]  # name -> 1.0 if a definition of it here is a function, class..., else 0.2
+    uses: dict[str, int]  # name -> occurrences outside its own definitions
+    calls: dict[str, list[CallSite]]  # callee name -> call sites
+    imports: list[tuple[str, int, str]]  # (candidate key, line, module as written)
+
+    def to_record(self) -> list[Any]:
+        return [self.file_id, self.language, self.defines, self.uses,
+                {name: [[s.line, s.caller] for s in sites] for name, sites in self.calls.items()},
+                [list(item) for item in self.imports]]
+
+    @classmethod
+    def from_record(cls, path: str, record: list[Any]) -> FileFacts:
+        file_id, language, defines, uses, calls, imports = record
+        return cls(path, file_id, language, defines, uses,
+                   {name: [CallSite(line, caller) for line, caller in sites] for name, sites in calls.items()},
+                   [(key, line, module) for key, line, module in imports])
+
+
+def file_facts(reader: Reader, path: str, file_id: int, language: str) -> FileFacts:
+    """Read one file version's facts from an engine snapshot (its content, symbols, references)."""
+    symbols = reader.raw_symbols(file_id)
+    content = reader.content(file_id) or b""
+    line_starts = line_starts_of(content)
+    defines: dict[str, float] = {}
+    name_starts: set[int] = set()
+    owners: list[tuple[int, int, str]] = []  # (start byte, end byte, qualified name), outer first
+    for raw in symbols:
+        name, kind, container = raw[0], raw[1], raw[2]
+        weight = WEAK_WEIGHT if kind in WEAK_KINDS else 1.0
+        defines[name] = max(defines.get(name, 0.0), weight)
+        name_line, name_col = raw[7], raw[8]
+        if name_line < len(line_starts):
+            name_starts.add(line_starts[name_line] + name_col)
+        if kind in CALLER_KINDS:
+            owners.append((raw[11], raw[12], f"{container}.{name}" if container else name))
+
+    names, packed = reader.raw_refs(file_id)
+    triples = array("I")
+    triples.frombytes(packed)
+    order = sorted(range(0, len(triples), 3), key=lambda i: triples[i + 1])
+    uses: Counter[str] = Counter()
+    calls: dict[str, list[CallSite]] = {}
+    stack: list[tuple[int, int, str]] = []
+    next_owner = 0
+    mask = CALL_BIT - 1
+    for i in order:
+        start = triples[i + 1]
+        if start in name_starts:
+            continue  # the name of a definition, not a use of it
+        while next_owner < len(owners) and owners[next_owner][0] <= start:
+            while stack and stack[-1][1] <= owners[next_owner][0]:
+                stack.pop()
+            stack.append(owners[next_owner])
+            next_owner += 1
+        while stack and stack[-1][1] <= start:
+            stack.pop()
+        name = names[triples[i] & mask]
+        uses[name] += 1
+        if triples[i] & CALL_BIT:
+            line = bisect_right(line_starts, start) - 1
+            calls.setdefault(name, []).append(CallSite(line, stack[-1][2] if stack else ""))
+
+    imports = []
+    for module, imported, _alias, line in _raw_imports(reader, file_id):
+        for key in import_keys(path, language, module, imported):
+            imports.append((key, line, module))
+    return FileFacts(path, file_id, language, defines, dict(uses), calls, imports)
+
+
+def _raw_imports(reader: Reader, file_id: int) -> list[tuple[str, tuple[str, ...], str, int]]:
+    return [(i.module, i.names, i.alias, i.line) for i in reader.imports(file_id)]
+
+
+def import_keys(path: str, language: str, module: str, names: tuple[str, ...]) -> list[str]:
+    """Candidate keys of the files an import may refer to (see the module docstring)."""
+    directory = posixpath.dirname(path)
+    if language in _PY_LANGUAGES:
+        return _python_keys(directory, module, names)
+    if language in _JS_LANGUAGES:
+        if not module.startswith("."):
+            return []  # a package from node_modules: outside the workspace graph
+        base = posixpath.normpath(posixpath.join(directory, module))
+        if base.startswith(".."):
+            return []
+        return [f"={base}{ext}" for ext in _JS_EXTENSIONS]
+    if language == "java":
+        if not module:
+            return []
+        base = module.replace(".", "/")
+        if names == ("*",):
+            return [f"~{base}/*"]
+        return [f"~{base}/{name}.java" for name in names] or [f"~{base}.java"]
+    if language in _C_LANGUAGES:
+        if not module:
+            return []
+        local = posixpath.normpath(posixpath.join(directory, module))
+        keys = [f"~{posixpath.normpath(module)}"]
+        if not local.startswith(".."):
+            keys.insert(0, f"={local}")
+        return keys
+    return []
+
+
+def _python_keys(directory: str, module: str, names: tuple[str, ...]) -> list[str]:
+    dots = len(module) - len(module.lstrip("."))
+    rest = module[dots:].replace(".", "/")
+    wanted = [rest] if rest else []
+    wanted += [f"{rest}/{n}" if rest else n for n in names if n != "*"]
+    if dots:
+        base = directory
+        for _ in range(dots - 1):
+            base = posixpath.dirname(base)
+        prefix = "="
+        stems = [posixpath.join(base, w) if base else w for w in wanted]
+    else:
+        prefix = "~"
+        stems = wanted
+    keys = []
+    for stem in stems:
+        keys.append(f"{prefix}{stem}.py")
+        keys.append(f"{prefix}{stem}/__init__.py")
+    return keys
+
+
+def keys_matching(path: str) -> list[str]:
+    """Every candidate key that denotes ``path``: itself, its suffixes, and its folder's wildcards."""
+    keys = [f"={path}"]
+    parts = path.split("/")
+    for i in range(len(parts)):
+        keys.append("~" + "/".join(parts[i:]))
+    for i in range(len(parts) - 1):
+        keys.append("~" + "/".join(parts[i:-1]) + "/*")
+    return keys
+
+
+def key_matches(key: str, path: str) -> bool:
+    body = key[1:]
+    if key[0] == "=":
+        return path == body
+    if body.endswith("/*"):
+        folder = posixpath.dirname(path)
+        return folder == body[:-2] or folder.endswith("/" + body[:-2])
+    return path == body or path.endswith("/" + body)

@@ -1,0 +1,232 @@
+"""Ranking files and chunks for a request by fusing several signals (see ``fusion``):
+
+- ``bm25``: Tantivy BM25 over definition-level chunks (names and paths boosted), files by best chunk;
+- ``symbols``: files defining the identifiers the request mentions (exact names, then fuzzy matches for
+  identifier-shaped words), rarer names weighing more;
+- ``uses``: files using those identifiers (from the code graph), weighted by inverse document frequency;
+- ``graph``: personalised PageRank over the code graph, seeded by the current and open files and the
+  two signals above, which pulls in what the seeds depend on;
+- ``recency``: the editor's open and recently used files, and files modified on disk in the last day.
+
+Embeddings are deliberately not a signal: none can be computed offline here, and the issue keeps them
+only if they measurably help (``bench/retrieval_bench.py`` is where that would be shown).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import NotFoundError
+from ..graph.queries import CodeGraph
+from .fusion import Fused, fuse
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+# Tuned on strace's commits 501-1000 (bench/retrieval_bench.py --skip 500), reported on the 500 newest
+# in BENCHMARKS.md. BM25 over chunks carries natural-language queries; the files *using* the identifiers
+# a request names ("uses") and those *defining* them ("symbols") lift the right files from BM25's
+# near-misses; the graph and recency break ties and carry the editor's state.
+DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 0.3, "uses": 0.3, "graph": 0.1, "recency": 0.5}
+BM25_DEPTH = 200
+GRAPH_DEPTH = 200
+RECENT_SECONDS = 86_400.0
+MAX_DEFINING_FILES = 30
+MAX_USING_FILES = 50
+MAX_RECENT = 50
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*")
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "make", "may", "me", "more", "most", "my", "new", "no", "not", "of", "on", "or", "our", "should", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these", "this", "those", "to", "up", "use", "used", "using", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your", "add", "added", "adds", "fix", "fixed", "fixes", "update", "updated", "updates", "remove", "removed", "change", "changed", "changes", "support", "test", "tests"])
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalQuery:
+    text: str = ""
+    current_file: str | None = None
+    open_files: tuple[str, ...] = ()
+    recent_files: tuple[str, ...] = ()  # most recent first
+    use_mtime: bool = True  # count files modified on disk in the last day as recent
+
+
+@dataclass(frozen=True, slots=True)
+class RankedFile:
+    path: str
+    score: float
+    line: int  # zero-based line of the best evidence (best chunk or definition), 0 if none
+    ranks: dict[str, int] = field(default_factory=dict)  # signal -> 1-based rank
+
+
+@dataclass(frozen=True, slots=True)
+class RankedChunk:
+    path: str
+    start_line: int  # zero-based, inclusive
+    end_line: int
+    symbol: str
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Signals:
+    rankings: dict[str, list[str]]
+    best_line: dict[str, int]
+    chunks: list[tuple[str, int, int, str]]  # bm25 chunk hits in order: (path, start, end, symbol)
+    symbol_lines: dict[str, list[int]]  # path -> lines of matched definitions
+
+
+class Retriever:
+    def __init__(self, ws: Workspace, graph: CodeGraph | None = None,
+                 weights: dict[str, float] | None = None) -> None:
+        self.ws = ws
+        self.graph = graph if graph is not None else CodeGraph(ws)
+        self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+
+    def signals(self, query: RetrievalQuery) -> Signals:
+        rankings: dict[str, list[str]] = {}
+        best_line: dict[str, int] = {}
+        chunks: list[tuple[str, int, int, str]] = []
+        text = query.text.strip()
+        if text:
+            for path, start, end, symbol in self._bm25(text):
+                chunks.append((path, start, end, symbol))
+                best_line.setdefault(path, start)
+        rankings["bm25"] = list(dict.fromkeys(c[0] for c in chunks))
+        symbol_files, symbol_lines = self._symbol_files(text)
+        rankings["symbols"] = symbol_files
+        for path, lines in symbol_lines.items():
+            best_line.setdefault(path, lines[0])
+        if self.weights.get("uses", 0.0) > 0:
+            rankings["uses"] = self._user_files(text)
+        rankings["recency"] = self._recent(query)
+        if self.weights.get("graph", 0.0) > 0:
+            rankings["graph"] = self._graph(query, rankings)
+        return Signals(rankings, best_line, chunks, symbol_lines)
+
+    def rank_files(self, query: RetrievalQuery, limit: int = 20, signals: Signals | None = None) -> list[RankedFile]:
+        signals = signals or self.signals(query)
+        fused = fuse(signals.rankings, self.weights, limit=limit)
+        return [RankedFile(f.key, round(f.score, 6), signals.best_line.get(f.key, 0), f.ranks) for f in fused]
+
+    def rank_chunks(self, query: RetrievalQuery, limit: int = 50,
+                    signals: Signals | None = None) -> list[RankedChunk]:
+        """Chunks by fused rank: a chunk's own BM25 rank, whether it holds a matched definition, and the
+        fused rank of its file."""
+        signals = signals or self.signals(query)
+        files = fuse(signals.rankings, self.weights)
+        file_order = [f.key for f in files]
+        candidates: dict[tuple[str, int], tuple[int, str]] = {}
+        bm25: list[tuple[str, int]] = []
+        for path, start, end, symbol in signals.chunks:
+            candidates.setdefault((path, start), (end, symbol))
+            bm25.append((path, start))
+        symbol_hits: list[tuple[str, int]] = []
+        for path in signals.rankings.get("symbols", []):
+            for line in signals.symbol_lines.get(path, []):
+                chunk = self._chunk_at(path, line)
+                if chunk is not None:
+                    candidates.setdefault((path, chunk[0]), (chunk[1], chunk[2]))
+                    symbol_hits.append((path, chunk[0]))
+        position = {path: i for i, path in enumerate(file_order)}
+        by_file = sorted(candidates, key=lambda c: (position.get(c[0], len(position)), c[1]))
+        fused: list[Fused[tuple[str, int]]] = fuse(
+            {"bm25": bm25, "symbols": symbol_hits, "file": by_file},
+            {"bm25": 1.0, "symbols": self.weights.get("symbols", 1.0), "file": 1.0}, limit=limit)
+        return [RankedChunk(key[0], key[1], candidates[key][0], candidates[key][1], round(f.score, 6), f.ranks)
+                for f in fused for key in (f.key,)]
+
+    # -- signals ---------------------------------------------------------------------------------
+
+    def _bm25(self, text: str) -> list[tuple[str, int, int, str]]:
+        """Chunk hits as (path, start line, end line, symbol). Uses the raw Tantivy hits: the previews
+        ``Workspace.search_text`` builds cost a decompression per hit and are not needed here."""
+        raw = self.ws.search_index.search_text(text, BM25_DEPTH)
+        out = []
+        with self.ws.store.read() as reader:
+            for hit in raw:
+                path = reader.path_of(hit.file_id)
+                if path is not None:  # None: a version replaced since Tantivy's last commit
+                    start, end, symbol, _language = hit.display
+                    out.append((path, start, end, symbol))
+        return out
+
+    def _symbol_files(self, text: str) -> tuple[list[str], dict[str, list[int]]]:
+        weights: dict[str, float] = {}
+        lines: dict[str, list[int]] = {}
+        for word in dict.fromkeys(_IDENT.findall(text)):
+            name = re.split(r"\.|::", word)[-1]
+            if len(name) < 3 or name.lower() in _STOP:
+                continue
+            shaped = "_" in name.strip("_") or any(c.isupper() for c in name[1:]) or any(c.isdigit() for c in name)
+            definitions = self.ws.definitions(name)
+            files = len({p for p, _ in definitions})
+            # A plain word ("update", "decode") names a definition by accident more often than not;
+            # it counts only when exactly one file defines it.
+            if 0 < files <= (MAX_DEFINING_FILES if shaped else 1):
+                share = (2.0 if shaped else 1.0) / files
+                for path, symbol in definitions:
+                    weights[path] = weights.get(path, 0.0) + share
+                    lines.setdefault(path, []).append(symbol.span.start_line)
+            elif shaped and not definitions:
+                for rank, hit in enumerate(self.ws.search_symbols(name, 10), 1):
+                    weights[hit.path] = weights.get(hit.path, 0.0) + 0.5 / rank
+                    lines.setdefault(hit.path, []).append(hit.line)
+        ordered = sorted(weights, key=lambda p: (-weights[p], p))
+        return ordered, {p: sorted(set(v)) for p, v in lines.items()}
+
+    def _user_files(self, text: str) -> list[str]:
+        """Files using the identifiers the query names, rarer identifiers weighing more."""
+        self.graph.sync()
+        total = max(len(self.graph.store.paths()), 1)
+        weights: dict[str, float] = {}
+        for word in dict.fromkeys(_IDENT.findall(text)):
+            name = re.split(r"\.|::", word)[-1]
+            if len(name) < 3 or name.lower() in _STOP:
+                continue
+            users = [path for path, _count in self.graph.store.scan("uses", name)]
+            if not users or len(users) > MAX_USING_FILES:
+                continue
+            idf = math.log(total / len(users))
+            for path in users:
+                weights[path] = weights.get(path, 0.0) + idf
+        return sorted(weights, key=lambda p: (-weights[p], p))
+
+    def _recent(self, query: RetrievalQuery) -> list[str]:
+        explicit = [self.ws.relative(p) for p in (query.current_file, *query.recent_files, *query.open_files) if p]
+        if not query.use_mtime:
+            return list(dict.fromkeys(explicit))
+        cutoff = time.time() - RECENT_SECONDS
+        touched = [(f.mtime_ns, f.path) for f in self.ws.files() if f.mtime_ns / 1e9 >= cutoff]
+        if len(touched) > MAX_RECENT:
+            touched = []  # a fresh checkout: every file is "recent", which says nothing
+        touched.sort(reverse=True)
+        return list(dict.fromkeys([*explicit, *(p for _t, p in touched)]))
+
+    def _graph(self, query: RetrievalQuery, rankings: dict[str, list[str]]) -> list[str]:
+        seeds: dict[str, float] = {}
+        if query.current_file:
+            seeds[self.ws.relative(query.current_file)] = 4.0
+        for path in query.open_files:
+            seeds[self.ws.relative(path)] = seeds.get(self.ws.relative(path), 0.0) + 1.0
+        for signal in ("bm25", "symbols"):
+            for rank, path in enumerate(rankings.get(signal, [])[:10], 1):
+                seeds[path] = seeds.get(path, 0.0) + 1.0 / rank
+        if not seeds:
+            return []
+        ranked = self.graph.file_graph().ranked(seeds, GRAPH_DEPTH)
+        return [path for path, score in ranked if score > 0]
+
+    def _chunk_at(self, path: str, line: int) -> tuple[int, int, str] | None:
+        try:
+            chunks = self.ws.chunks(path)
+        except NotFoundError:  # removed since the hit: no chunk, not an error
+            return None
+        for chunk in chunks:
+            if chunk.start_line <= line <= chunk.end_line:
+                return chunk.start_line, chunk.end_line, chunk.symbol
+        return None

@@ -1,0 +1,93 @@
+"""What `pip install` gives a Jupyter installation: the extension enabled by the shipped config file, and
+``nexus lsp`` registered with jupyter-lsp."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Fetch
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_FILE = "etc/jupyter/jupyter_server_config.d/nexus.json"
+
+# jupyter-lsp 2.3 declares its traits in ways traitlets 5 deprecated, warned once when it is imported:
+# import it here, quietly, before the server (where warnings are errors) loads it.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import jupyter_lsp  # noqa: F401
+
+
+@pytest.fixture
+def extensions() -> dict[str, bool]:
+    return {"nexus.jupyter_ext": True, "jupyter_lsp": True}
+
+
+# jupyter-lsp still exports the old loader name; jupyter-server warns about it at every start.
+@pytest.mark.filterwarnings("ignore:A `_load_jupyter_server_extension` function was not found:DeprecationWarning")
+async def test_jupyter_lsp_lists_the_nexus_language_server(jp_fetch: Fetch) -> None:
+    response = await jp_fetch("lsp", "status")
+    status = json.loads(response.body)
+    spec = status["sessions"]["nexus"]["spec"]
+    assert spec["languages"] == ["python", "javascript", "typescript", "java", "c++"]
+    assert "text/x-ipython" in spec["mime_types"] and spec["version"] == 2
+    assert status["sessions"]["nexus"]["status"] == "not_started"
+
+
+def test_the_spec_command_starts_a_language_server() -> None:
+    """The argv jupyter-lsp will run answers LSP ``initialize`` on stdio."""
+    from nexus.jupyter_ext.lsp_spec import spec
+
+    argv = spec()["nexus"]["argv"]
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                       "params": {"processId": None, "rootUri": None, "capabilities": {}}}).encode()
+    message = b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    exit_ = json.dumps({"jsonrpc": "2.0", "method": "exit"}).encode()
+    message += b"Content-Length: %d\r\n\r\n%s" % (len(exit_), exit_)
+    done = subprocess.run(argv, input=message, capture_output=True, timeout=60, check=False)
+    header, _, payload = done.stdout.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in header.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    reply: dict[str, Any] = json.loads(payload[:length])
+    assert reply["id"] == 1 and "capabilities" in reply["result"], done.stderr.decode()[-2000:]
+
+
+def test_the_wheel_enables_the_extension_and_registers_the_spec(tmp_path: Path) -> None:
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = tmp_path.glob("nexus_ide-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (config,) = [n for n in names if n.endswith(".data/data/" + CONFIG_FILE)]
+        enabled = json.loads(archive.read(config))
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        assert "[jupyter_lsp_spec_v1]\nnexus = nexus.jupyter_ext.lsp_spec:spec" in archive.read(entry_points).decode()
+        prefix = tmp_path / "prefix"
+        target = prefix / CONFIG_FILE
+        target.parent.mkdir(parents=True)
+        target.write_bytes(archive.read(config))
+    assert enabled == {"ServerApp": {"jpserver_extensions": {"nexus.jupyter_ext": True}}}
+    # A server reads <prefix>/etc/jupyter; with JUPYTER_CONFIG_PATH at the unpacked file it finds what an
+    # installed wheel gives it: the extension enabled, importable, with a valid extension point.
+    probe = ("import json\nfrom jupyter_server.serverapp import ServerApp\n"
+             "from jupyter_server.extension.manager import ExtensionPackage\n"
+             "app = ServerApp()\napp.find_server_extensions()\n"
+             "package = ExtensionPackage(name='nexus.jupyter_ext', enabled=True)\n"
+             "print(json.dumps({'enabled': app.jpserver_extensions, 'valid': package.validate(),\n"
+             "                  'points': [m['module'] for m in package.metadata]}))\n")
+    env = dict(os.environ, JUPYTER_CONFIG_PATH=str(prefix / "etc" / "jupyter"), JUPYTER_CONFIG_DIR=str(tmp_path / "u"),
+               JUPYTER_PLATFORM_DIRS="1")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["enabled"].get("nexus.jupyter_ext") is True, found
+    assert found["valid"] is True and found["points"] == ["nexus.jupyter_ext.app"], found
