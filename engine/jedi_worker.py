@@ -42,7 +42,7 @@ class Interrupted(BaseException):
 
 class Worker:
     def __init__(self, control_fd: int) -> None:
-        import jedi  # type: ignore[import-untyped]
+        import jedi
 
         self.jedi = jedi
         self.control_fd = control_fd

@@ -27,7 +27,7 @@ _ERRORS = ("F821", "F822", "F823", "E999", "PLE")
 def ruff_binary() -> str:
     """Path of the ruff executable; raises UnavailableError when the ruff package is not installed."""
     try:
-        from ruff.__main__ import find_ruff_bin
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
     except ImportError as exc:
         raise UnavailableError("ruff is not installed (pip install ruff)") from exc
     return os.fsdecode(find_ruff_bin())
