@@ -85,6 +85,7 @@ class JediProcess:
         self._lock = threading.Lock()
         self._running: Job | None = None
         self._queued = 0  # submitted and not finished (running included)
+        self._pending: dict[int, Job] = {}  # by id() of their future, until they finish
         self._next_id = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._jobs: Connection | None = None
@@ -112,6 +113,7 @@ class JediProcess:
             job.job_id = self._next_id
             self.stats.jobs += 1
             self._queued += 1
+            self._pending[id(future)] = job
             if key is not None:
                 older = self._latest.get(key)
                 if older is not None and older.future.cancel():
@@ -141,13 +143,8 @@ class JediProcess:
         """The caller answered without this job: it may finish (its result can still fill a cache)
         unless a newer request needs the worker."""
         with self._lock:
-            running = self._running
-            if running is not None and running.future is future:
-                running.abandoned = True
-                return
-        # queued: mark it through the key map so it is skipped if superseded
-        for job in list(self._latest.values()):
-            if job.future is future:
+            job = self._pending.get(id(future))
+            if job is not None and job.future is future:
                 job.abandoned = True
 
     def files_changed(self) -> None:
@@ -201,6 +198,7 @@ class JediProcess:
             finally:
                 with self._lock:
                     self._queued -= 1
+                    self._pending.pop(id(job.future), None)
         # Fail whatever is still queued, so no caller waits forever.
         while True:
             try:
