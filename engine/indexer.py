@@ -26,7 +26,7 @@ from .model import Skipped
 from .search.index import documents_json
 from .store.records import FileVersion
 from .walker import Candidate, Rejected, Walker
-from .worker import Limits, Outcome, Task, process_batch
+from .worker import Limits, Outcome, Task, exit_with, process_batch
 
 if TYPE_CHECKING:
     from .workspace import Workspace
@@ -177,7 +177,8 @@ class Indexer:
             return
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["nexus.engine.worker"])
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=exit_with,
+                                 initargs=(os.getpid(),)) as pool:
             pending: dict[Future[list[FileVersion | Outcome]], list[Task]] = {}
             queue = iter(batches)
             for tasks in queue:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import threading
+import time
 from dataclasses import dataclass
 
 import zstandard
@@ -55,6 +57,31 @@ def _compressor() -> zstandard.ZstdCompressor:
     if found is None:
         found = _local.zstd = zstandard.ZstdCompressor(level=3)
     return found
+
+
+def exit_with(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the indexing process dies.
+
+    Forkserver workers are not the indexer's children and hold the pool's pipes themselves, so a
+    SIGKILLed indexer would otherwise leave them (and the forkserver) waiting forever.
+    """
+
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(parent_pid)
+        except (AttributeError, OSError):
+            while True:  # no pidfd: poll
+                try:
+                    os.kill(parent_pid, 0)
+                except ProcessLookupError:
+                    os._exit(1)
+                except PermissionError:
+                    pass
+                time.sleep(1.0)
+        select.select([handle], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nexus-parent-watch", daemon=True).start()
 
 
 def content_hash(data: bytes) -> str:

@@ -102,8 +102,10 @@ class Workspace:
         return cls(real, settings, index_settings, index_dir, store, search, reason)
 
     def close(self) -> None:
-        self.search_index.close_writer()
-        self.store.close()
+        """Close the index; waits for an index run or file update in another thread to finish."""
+        with self._write_mutex:
+            self.search_index.close_writer()
+            self.store.close()
 
     def __enter__(self) -> Workspace:
         return self

@@ -13,6 +13,7 @@ import sysconfig
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from nexus.engine import IndexLockedError, Workspace
@@ -64,10 +65,14 @@ def test_sigkill_at_random_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         (root / f"new_{round_number}.py").write_text(f"def new_{round_number}():\n    pass\n")
         with subprocess.Popen(index_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
             time.sleep(rng.uniform(0.15, 0.9) * full_run)  # the random kill point, not a wait for an event
+            helpers = psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
             process.wait(timeout=60)
+            # Its forkserver and parsing workers go with it rather than waiting forever.
+            _gone, alive = psutil.wait_procs(helpers, timeout=20)
+            assert alive == [], f"left behind by a killed indexer: {alive}"
         _live, _searchable, pending = check_reader_view(root)
         interrupted_mid_write += bool(pending)
     assert kills >= 4, "the index runs finished before they could be killed"
