@@ -18,7 +18,7 @@ packages = [
 setup(
     packages=packages,
     package_dir={f"nexus.{folder}": folder for folder in FOLDERS},
-    package_data={"": ["py.typed", "*.json", "*.js", "*.scm"]},
+    package_data={"": ["py.typed", "*.json", "*.js", "*.java", "*.scm"]},
     # Enables the Jupyter server extension on install (jupyter_server reads etc/jupyter/... under sys.prefix).
     data_files=[("etc/jupyter/jupyter_server_config.d", ["jupyter_ext/jupyter-config/jupyter_server_config.d/nexus.json"])],
 )

@@ -32,3 +32,30 @@ def test_engine_and_kernels_never_import_adapters() -> None:
                     if any(name == m or name.startswith(m + ".") for m in ADAPTER_MODULES):
                         offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offenders == []
+
+
+def test_every_source_folder_is_a_regular_package() -> None:
+    # find_packages (what a non-editable install uses) skips folders without __init__.py, while an
+    # editable install still imports them: a missing one only breaks real installs.
+    missing = []
+    for folder in ("cli", "engine", "kernels", "lsp_server", "jupyter_ext", "gateway"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if "node_modules" in path.parts:
+                continue
+            if not (path.parent / "__init__.py").exists():
+                missing.append(str(path.parent.relative_to(ROOT)))
+    assert sorted(set(missing)) == []
+
+
+def test_runtime_files_are_package_data() -> None:
+    import re
+
+    setup_text = (ROOT / "setup.py").read_text()
+    patterns = re.search(r'package_data=\{"": \[(.*?)\]\}', setup_text)
+    assert patterns is not None
+    suffixes = {p.strip().strip('"').lstrip("*") for p in patterns.group(1).split(",")}
+    for folder in ("cli", "engine", "kernels", "lsp_server", "jupyter_ext", "gateway"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and "node_modules" not in path.parts and "__pycache__" not in path.parts \
+                    and path.suffix not in (".py", ".pyc") and path.name != "package-lock.json":
+                assert path.suffix in suffixes or path.name in suffixes, path

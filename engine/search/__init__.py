@@ -1,0 +1,1 @@
+"""Search: the Tantivy side of the index, and the name matching behind fuzzy symbol search."""
