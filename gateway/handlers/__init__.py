@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..auth import TokenIssuer
 from ..metrics import GatewayMetrics
 from ..protocol import Registry
+from ..ratelimit import LoginLimiter
 from ..users import UserStore
 from ..workspace import WorkspaceHandle
 from . import (
@@ -49,6 +50,7 @@ class Services:
     providers_problem: str | None = None
     kernels: Executor | None = None
     kernels_problem: str | None = None
+    login_limiter: LoginLimiter | None = None
 
     async def aclose(self) -> None:
         if self.providers is not None:

@@ -64,6 +64,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "forbidden"              # the role does not allow this type
     RATE_LIMITED = "rate_limited"        # data.retryAfter says when to try again (seconds)
     BUSY = "busy"                        # too many requests in flight on this connection
+    TOO_MANY_CONNECTIONS = "too_many_connections"  # auth:login: that user has max_connections_per_user open
     DUPLICATE_ID = "duplicate_id"        # an in-flight request already has this id
     UNAVAILABLE = "unavailable"          # the feature is not in this build or not configured
     NOT_FOUND = "not_found"
@@ -97,6 +98,7 @@ class Identity:
     user: str
     role: Role
     expires_at: float | None = None  # UNIX time; None for identities the host vouches for
+    authenticated_at: float | None = None  # UNIX time the password was checked; refreshes keep it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

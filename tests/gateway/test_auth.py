@@ -40,7 +40,7 @@ def test_expired_forged_and_alg_none_tokens_are_refused() -> None:
 
     forged = TokenIssuer("another-secret-" + "y" * 40).issue("alice", Role.ADMIN)
     claims = {"sub": "alice", "role": "admin", "iat": int(time.time()), "exp": int(time.time()) + 60,
-              "iss": "nexus-gateway"}
+              "iss": "nexus-gateway", "aud": "nexus-gateway-clients", "auth_time": int(time.time())}
     unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
     hs512 = jwt.encode(claims, SECRET * 2, algorithm="HS512")
     no_exp = jwt.encode({k: v for k, v in claims.items() if k != "exp"}, SECRET, algorithm="HS256")
