@@ -25,8 +25,8 @@ class Refusal:
 
 
 class ConnectionLimits:
-    """The counts, on the event loop (not thread-safe). A slot is ``("anon", address key)`` or
-    ``("user", name)``; the caller keeps the slot it was given and hands it back to :meth:`release`."""
+    """The counts, on the event loop (not thread-safe). Each ``open_*`` that returns None took a slot,
+    which the caller gives back with the matching ``release_*`` when the socket ends or logs in."""
 
     def __init__(self, max_anonymous: int, max_anonymous_per_address: int, max_per_user: int) -> None:
         self.max_anonymous = max_anonymous

@@ -1,0 +1,54 @@
+"""Client addresses behind proxies, on their own: which header entry is believed, and what limits count."""
+
+from __future__ import annotations
+
+import pytest
+
+from nexus.engine.errors import ConfigError
+from nexus.gateway.clientaddr import ClientAddress, address_key, parse_networks
+
+PROXY = ClientAddress(parse_networks(["10.0.0.0/8", "fd00::/8"]))
+
+
+@pytest.mark.parametrize(("peer", "values", "client"), [
+    ("10.0.0.5", ["198.51.100.7"], "198.51.100.7"),                     # one proxy
+    ("10.0.0.5", ["1.1.1.1, 2.2.2.2", "198.51.100.7"], "198.51.100.7"),  # forged left part, two header lines
+    ("10.0.0.5", ["198.51.100.7, 10.9.9.9"], "198.51.100.7"),           # proxy chain: skip trusted hops
+    ("10.0.0.5", ["10.1.1.1, 10.2.2.2"], "10.1.1.1"),                   # all trusted: the left-most
+    ("10.0.0.5", [], "10.0.0.5"),                                       # proxy sent no header
+    ("10.0.0.5", ["bogus"], "10.0.0.5"),                                # a broken proxy: not believed
+    ("10.0.0.5", ["2001:db8::1"], "2001:db8::1"),
+    ("::ffff:10.0.0.5", ["198.51.100.7"], "198.51.100.7"),              # IPv4-mapped peer
+    ("203.0.113.9", ["198.51.100.7"], "203.0.113.9"),                   # untrusted peer: header ignored
+    ("fd00::1", ["198.51.100.7"], "198.51.100.7"),
+])
+def test_the_right_most_untrusted_x_forwarded_for_entry_is_the_client(peer: str, values: list[str],
+                                                                         client: str) -> None:
+    assert PROXY.resolve(peer, values) == client
+
+
+def test_forwarded_rfc7239_is_read_when_configured() -> None:
+    forwarded = ClientAddress(parse_networks(["10.0.0.0/8"]), "forwarded")
+    values = ['for=1.1.1.1;proto=https, for="[2001:db8:cafe::17]:4711";by=10.0.0.1', "For=198.51.100.7:80"]
+    assert forwarded.resolve("10.0.0.5", values) == "198.51.100.7"
+    assert forwarded.resolve("10.0.0.5", ['for="[2001:db8:cafe::17]:4711"']) == "2001:db8:cafe::17"
+    assert forwarded.resolve("203.0.113.9", values) == "203.0.113.9"
+    # The other header is not read: a proxy that sets Forwarded passes a client's X-Forwarded-For along.
+    assert ClientAddress(parse_networks(["10.0.0.0/8"]), "forwarded").header == "forwarded"
+
+
+def test_without_trusted_proxies_the_peer_is_the_client() -> None:
+    assert ClientAddress().resolve("127.0.0.1", ["198.51.100.7"]) == "127.0.0.1"
+
+
+def test_bad_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="trusted_proxies.*'10.0.0.0/33'"):
+        parse_networks(["10.0.0.0/33"])
+    with pytest.raises(ConfigError, match="forwarded_header"):
+        ClientAddress((), "x-real-ip")
+
+
+def test_limits_count_ipv6_clients_by_their_64() -> None:
+    assert address_key("2001:db8:1:2:3:4:5:6") == address_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("192.0.2.1") == "192.0.2.1"
