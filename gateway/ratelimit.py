@@ -135,9 +135,9 @@ def build_limiter(per_user: str, per_type: Mapping[str, str]) -> RateLimiter | N
 class LoginLimiter:
     """Password guessing, limited so that one attacker cannot lock other people out.
 
-    Two kinds of bucket: per client address (every attempt counts, since each costs a scrypt) and per
-    user name (only failures count, and only from addresses that have not logged in as that user
-    before). So a flood from one address stops at the address's allowance and does not touch anyone
+    Two kinds of bucket: per client address (failures count; an attempt is taken before the scrypt
+    and given back when the password was right) and per user name (only failures count, and only from
+    addresses that have not logged in as that user before). So a flood from one address stops at the address's allowance and does not touch anyone
     else; a flood against one user from many addresses stops at that user's allowance, while the user
     still logs in from an address they have used successfully before (kept in memory, per user, for
     ``remember`` seconds, at most ``REMEMBERED`` addresses each).
@@ -164,7 +164,9 @@ class LoginLimiter:
         return self._users.acquire(user, "user")
 
     def succeeded(self, user: str, address: str) -> None:
-        """The password was right: give the user's attempt back and remember the address."""
+        """The password was right: give the attempt back (to the address too, so that people behind one
+        NAT logging in at nine o'clock do not use up its allowance) and remember the address."""
+        self._addresses.refund(address, "address")
         if not self._is_known(user, address):
             self._users.refund(user, "user")
         known = self._known.setdefault(user, {})

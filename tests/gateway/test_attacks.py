@@ -245,3 +245,10 @@ async def test_refresh_keeps_the_login_time_and_the_users_file_role(start: Start
         # A token claiming admin for dave (only the secret's holder can sign one) still gets dave's role.
         async with machine(gw, token=gw.tokens.issue("dave", Role.ADMIN).token) as d:
             assert (await d.request("auth:refresh"))["data"]["role"] == "developer"
+
+
+async def test_many_people_behind_one_address_can_all_log_in(start: Start) -> None:
+    async with start(**LIMITS) as gw, machine(gw, "127.0.0.2") as office:
+        for user in ["vera", "dave", "alice"] * 4:  # 12 successful logins, more than the 5 allowed failures
+            assert await login(office, user) == "auth:login"
+        assert await flood(office, "dave", 6) == ["bad_credentials"] * 5 + ["rate_limited"]
