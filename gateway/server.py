@@ -20,6 +20,7 @@ import asyncio
 import dataclasses
 import http
 import importlib.util
+import ipaddress
 import json
 import logging
 import time
@@ -175,6 +176,11 @@ class Gateway:
             # Importing a provider SDK takes up to a second: pay it now, not in the first ai:chat.
             self._warming = loop.create_task(self._warm(providers))
         log.info("gateway listening on %s", self.url)
+        if not _loopback(s.host):
+            log.warning("the gateway listens on %s without TLS: serve other machines through a reverse proxy "
+                        "that terminates TLS, listed in gateway.trusted_proxies", s.host)
+            if s.metrics_public:
+                log.warning("gateway.metrics_public is on and %s is not a loopback address", s.host)
 
     @staticmethod
     async def _warm(providers: ProviderRouter) -> None:
@@ -394,6 +400,13 @@ def _respond(connection: ServerConnection, status: http.HTTPStatus, body: str, c
     del response.headers["Content-Type"]
     response.headers["Content-Type"] = content_type
     return response
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _peer(connection: ServerConnection) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from nexus.engine.config import load_settings
 from nexus.engine.errors import ConfigError
+from nexus.gateway import GatewaySettings
 from nexus.gateway.clientaddr import ClientAddress, address_key, parse_networks
 
 PROXY = ClientAddress(parse_networks(["10.0.0.0/8", "fd00::/8"]))
@@ -52,3 +56,15 @@ def test_limits_count_ipv6_clients_by_their_64() -> None:
     assert address_key("2001:db8:1:2:3:4:5:6") == address_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
     assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
     assert address_key("192.0.2.1") == "192.0.2.1"
+
+
+def test_trusted_proxies_come_from_toml_lists_or_comma_separated_variables(tmp_path: Path) -> None:
+    (tmp_path / ".nexus.toml").write_text('[gateway]\ntrusted_proxies = ["10.0.0.5", "fd00::/8"]\n'
+                                          'forwarded_header = "forwarded"\n')
+    from_toml = load_settings(tmp_path, env={}).section("gateway", GatewaySettings)
+    assert from_toml.trusted_proxies == ("10.0.0.5", "fd00::/8") and from_toml.forwarded_header == "forwarded"
+    env = {"NEXUS_GATEWAY_TRUSTED_PROXIES": "10.0.0.5, 192.0.2.0/24", "NEXUS_GATEWAY_METRICS_PUBLIC": "true"}
+    from_env = load_settings(None, env=env).section("gateway", GatewaySettings)
+    assert from_env.trusted_proxies == ("10.0.0.5", "192.0.2.0/24") and from_env.metrics_public is True
+    resolver = ClientAddress.from_settings(from_env.trusted_proxies, from_env.forwarded_header)
+    assert resolver.resolve("192.0.2.9", ["198.51.100.1"]) == "198.51.100.1"
