@@ -40,8 +40,8 @@ class ConnectionLimits:
         if self.anonymous >= self.max_anonymous:
             return Refusal(CLOSE_TRY_LATER, "too many connections waiting to log in; try again later")
         if self._per_address[address] >= self.max_anonymous_per_address:
-            return Refusal(CLOSE_TRY_LATER, f"too many connections from {address} waiting to log in; log in "
-                           "on one of them or close some")
+            # A close reason has at most 123 bytes: this one stays under with the longest IPv6 /64.
+            return Refusal(CLOSE_TRY_LATER, f"too many connections from {address} waiting to log in; close some")
         self.anonymous += 1
         self._per_address[address] += 1
         return None

@@ -10,6 +10,7 @@ from nexus.engine.config import load_settings
 from nexus.engine.errors import ConfigError
 from nexus.gateway import GatewaySettings
 from nexus.gateway.clientaddr import ClientAddress, address_key, parse_networks
+from nexus.gateway.connections import ConnectionLimits
 
 PROXY = ClientAddress(parse_networks(["10.0.0.0/8", "fd00::/8"]))
 
@@ -68,3 +69,16 @@ def test_trusted_proxies_come_from_toml_lists_or_comma_separated_variables(tmp_p
     assert from_env.trusted_proxies == ("10.0.0.5", "192.0.2.0/24") and from_env.metrics_public is True
     resolver = ClientAddress.from_settings(from_env.trusted_proxies, from_env.forwarded_header)
     assert resolver.resolve("192.0.2.9", ["198.51.100.1"]) == "198.51.100.1"
+
+
+def test_refusal_reasons_fit_in_a_close_frame() -> None:
+    limits = ConnectionLimits(max_anonymous=1, max_anonymous_per_address=1, max_per_user=1)
+    longest_key = address_key("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+    assert limits.open_anonymous(longest_key) is None and limits.open_user("u" * 64) is None
+    refusals = [limits.open_anonymous(longest_key), limits.open_anonymous("192.0.2.1"), limits.open_user("u" * 64)]
+    for refusal in refusals:
+        assert refusal is not None and refusal.code == 1013
+        assert len(refusal.reason.encode()) <= 123  # RFC 6455: a control frame's payload is at most 125 bytes
+    limits.release_anonymous(longest_key)
+    limits.release_user("u" * 64)
+    assert limits.anonymous == 0 and limits.user_count("u" * 64) == 0
