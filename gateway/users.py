@@ -154,6 +154,10 @@ class UserStore:
             raise ConfigError(f"cannot read the users file {self.path}: {exc.strerror}") from exc
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
+            if st.st_mode & 0o022:
+                # Whoever can write this file can make themselves admin: as sensitive as the secret.
+                log.warning("%s is writable by other users (mode %o): anyone who can write it can add an "
+                            "admin; run chmod 600 on it", self.path, st.st_mode & 0o777)
             self._users = _parse(self.path)
             self._stamp = stamp
         return self._users

@@ -264,3 +264,14 @@ def test_an_unknown_user_costs_the_same_scrypt_as_a_wrong_password(tmp_path: Pat
     assert store.verify("nobody-else", "some password") is None
     assert store.verify("alice", "wrong password") is None
     assert calls[0] == calls[1] == calls[2] and len(calls) == 3  # one scrypt each, same parameters
+
+
+def test_a_users_file_others_can_write_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "users.json"
+    store = UserStore(path)
+    store.add("bob", Role.VIEWER, "password-1")
+    assert store.get("bob") is not None and "writable by other users" not in caplog.text
+    os.chmod(path, 0o666)
+    os.utime(path, ns=(1, 1))  # a change the store notices (the stamp is mtime and size)
+    assert store.get("bob") is not None
+    assert "writable by other users" in caplog.text and "chmod 600" in caplog.text
