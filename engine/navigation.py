@@ -160,7 +160,8 @@ class Navigator:
 
     def _ranked(self, name: str, preferred: tuple[str, ...], prefer_members: bool,
                 only_paths: bool = False) -> list[Target]:
-        """Workspace definitions of ``name``, the best-ranked group first."""
+        """Workspace definitions of ``name``, the best-ranked group first; ``preferred``: candidate keys
+        of the files the name is likely in (``only_paths``: only those)."""
         if self.ws is None:
             return []
         candidates = self.ws.definitions(name)
@@ -173,8 +174,14 @@ class Navigator:
             if path == self.src.path:
                 continue  # the live buffer's symbols were already considered
             score = 0.0
-            if any(key_matches(key, path) for key in preferred):
-                score += 50
+            matching = [i for i, key in enumerate(preferred) if key_matches(key, path)]
+            if matching:
+                # Following one import, its first key that has the name wins, as the graph takes the
+                # first key that resolves; else an exact path beats a path suffix.
+                if only_paths:
+                    score += 50 - 0.01 * min(matching[0], 100)
+                else:
+                    score += 50 if any(preferred[i][0] == "=" for i in matching) else 45
             elif only_paths:
                 continue
             if _family_of(path) == mine:
