@@ -169,21 +169,24 @@ class Navigator:
             return []
         here = posixpath.dirname(self.src.path)
         mine = self.scopes.family
+        # Following one import, its first key that has the name wins, as the graph takes the first key
+        # that resolves; among every import's keys, an exact path beats a path suffix.
+        exact = {key[1:] for key in preferred if key[0] == "="}
+        loose = [key for key in preferred if key[0] != "="]
         scored: list[tuple[float, str, Symbol]] = []
         for path, symbol in candidates:
             if path == self.src.path:
                 continue  # the live buffer's symbols were already considered
             score = 0.0
-            matching = [i for i, key in enumerate(preferred) if key_matches(key, path)]
-            if matching:
-                # Following one import, its first key that has the name wins, as the graph takes the
-                # first key that resolves; else an exact path beats a path suffix.
-                if only_paths:
-                    score += 50 - 0.01 * min(matching[0], 100)
-                else:
-                    score += 50 if any(preferred[i][0] == "=" for i in matching) else 45
-            elif only_paths:
-                continue
+            if only_paths:
+                first = next((i for i, key in enumerate(preferred) if key_matches(key, path)), None)
+                if first is None:
+                    continue
+                score += 50 - 0.01 * min(first, 100)
+            elif path in exact:
+                score += 50
+            elif any(key_matches(key, path) for key in loose):
+                score += 45
             if _family_of(path) == mine:
                 score += 10
             if posixpath.dirname(path) == here:
