@@ -9,40 +9,21 @@ elsewhere in the file, then workspace members.
 
 from __future__ import annotations
 
-import builtins
-import keyword
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import tree_sitter as ts
 
+from .languages import registry
 from .model import Symbol
-from .scopes import FileScopes, family
+from .scopes import FileScopes
 from .source import SourceFile
 
 if TYPE_CHECKING:
     from .workspace import Workspace
 
 MAX_ITEMS = 200
-_KEYWORDS = {
-    "python": tuple(keyword.kwlist) + ("self",),
-    "js": ("async", "await", "break", "case", "catch", "class", "const", "continue", "default", "delete", "do",
-           "else", "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof",
-           "let", "new", "null", "return", "static", "super", "switch", "this", "throw", "true", "try",
-           "typeof", "undefined", "var", "void", "while", "yield", "interface", "type", "enum", "readonly"),
-    "java": ("abstract", "boolean", "break", "byte", "case", "catch", "char", "class", "continue", "default",
-             "do", "double", "else", "enum", "extends", "final", "finally", "float", "for", "if", "implements",
-             "import", "instanceof", "int", "interface", "long", "new", "null", "package", "private",
-             "protected", "public", "return", "short", "static", "super", "switch", "this", "throw", "throws",
-             "try", "void", "while", "var", "record", "true", "false"),
-    "c": ("auto", "bool", "break", "case", "char", "class", "const", "constexpr", "continue", "default",
-          "delete", "do", "double", "else", "enum", "false", "float", "for", "if", "int", "long", "namespace",
-          "new", "nullptr", "private", "protected", "public", "return", "short", "sizeof", "static",
-          "struct", "switch", "template", "this", "true", "typedef", "typename", "unsigned", "using",
-          "virtual", "void", "while"),
-}
-_PY_BUILTINS = tuple(sorted(name for name in dir(builtins) if not name.startswith("_")))
 _DOTTED = re.compile(r"(?<=\.)[A-Za-z_$][\w$]*")
 _MEMBER_KINDS = frozenset({"method", "field", "property", "constructor", "enum_member"})
 
@@ -76,7 +57,7 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int,
     holds them, if it does; they stand in for extracting them from the buffer (a large file's costliest
     step), while names bound in the scopes around the cursor always come from the live buffer."""
     prefix, member, start = context_at(src, line, col)
-    fam = family(src.language)
+    language = registry.lookup(src.language)
     seen: set[str] = set()
     out: list[Candidate] = []
 
@@ -133,13 +114,13 @@ def complete(ws: Workspace | None, src: SourceFile, line: int, col: int,
     for s in symbols:
         if s.depth == 0:
             add(Candidate(s.name, s.kind, s.signature, s.doc, 1, src.path))
-    if fam == "python":
-        for name in _PY_BUILTINS:
-            add(Candidate(name, "class" if name[:1].isupper() else "function", "builtin", "", 1))
+    for name in language.builtins if language is not None else ():
+        add(Candidate(name, "class" if name[:1].isupper() else "function", "builtin", "", 1))
     if ws is not None and prefix:
-        for hit in ws.search_symbols(prefix, limit=50, languages=_languages(src.language)):
+        languages = registry.family_members(language.name) if language is not None else ()
+        for hit in ws.search_symbols(prefix, limit=50, languages=languages):
             add(Candidate(hit.name, hit.kind, hit.signature, "", 2, hit.path))
-    for word in _KEYWORDS[fam]:
+    for word in language.keywords if language is not None else ():
         add(Candidate(word, "keyword", "", "", 3))
     return out[:MAX_ITEMS]
 
@@ -224,9 +205,3 @@ def _receiver(src: SourceFile, start: int) -> str:
 
 def _dotted_names(src: SourceFile) -> list[str]:
     return src.memo("dotted_names", lambda: list(dict.fromkeys(_DOTTED.findall(src.text))))
-
-
-def _languages(language: str | None) -> tuple[str, ...]:
-    fam = family(language)
-    return {"python": ("python",), "js": ("javascript", "typescript"), "java": ("java",),
-            "c": ("cpp",)}[fam]

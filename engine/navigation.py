@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING
 
 import tree_sitter as ts
 
+from .languages import ImportTargets, key_matches, registry
+from .languages.modules import is_folder_key, key_path
 from .model import Span, Symbol
-from .scopes import Binding, FileScopes, family, member_object
+from .scopes import Binding, FileScopes, member_object
 from .source import SourceFile
 
 if TYPE_CHECKING:
@@ -34,7 +36,6 @@ log = logging.getLogger(__name__)
 MAX_RESULTS = 50
 MAX_REFERENCES = 5000
 _MEMBER_KINDS = frozenset({"method", "field", "property", "constructor", "enum_member"})
-_JS_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".d.ts", "/index.ts", "/index.tsx", "/index.js")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ class Navigator:
             # `module.name` / `Class.name`: what `obj` resolves to narrows the candidates.
             binding = self.scopes.resolve(obj)
             if binding is not None and binding.kind == "import":
-                found = self._ranked(name, self._module_paths_of(binding), prefer_members=False)
+                found = self._ranked(name, self._import_targets(binding).keys, prefer_members=False)
                 if found:
                     return found
         members = [s for s in own if s.kind in _MEMBER_KINDS]
@@ -127,24 +128,27 @@ class Navigator:
         """Follow an import binding to the definition in the imported file, when it is indexed."""
         statement = _statement(binding.node)
         original = _original_name(self.src, binding.node)
-        paths = self._module_paths_of(binding)
-        if not paths:
+        targets = self._import_targets(binding, original)
+        if not targets.keys:
             return []
         if statement is not None and statement.type in ("import_statement",) and self.scopes.family == "python":
-            return self._first_file(paths)  # `import pkg.mod`: the module itself
+            return self._first_file(targets.module)  # `import pkg.mod`: the module itself
         if binding.node.parent is not None and binding.node.parent.type == "namespace_import":
-            return self._first_file(paths)
-        found = self._ranked(original, paths, prefer_members=False, only_paths=True)
+            return self._first_file(targets.module)
+        found = self._ranked(original, targets.module, prefer_members=False, only_paths=True)
         if found:
             return found
         # `from pkg import mod` where mod is a module, not a name in pkg.
-        return self._first_file(self._expand(paths, original))
+        return self._first_file(targets.members)
 
-    def _first_file(self, patterns: list[str]) -> list[Target]:
-        for pattern in patterns:
-            target = self._file_target(pattern)
-            if target is not None:
-                return [target]
+    def _first_file(self, keys: tuple[str, ...]) -> list[Target]:
+        """The first indexed file a key denotes: exact paths in key order first (``pkg/__init__.py`` at
+        the root beats ``lib/pkg.py``), then path suffixes, the shortest path first."""
+        for exact in (True, False):
+            for key in keys:
+                target = self._file_target(key, exact)
+                if target is not None:
+                    return [target]
         return []
 
     def _global(self, name: str) -> list[Target]:
@@ -154,26 +158,36 @@ class Navigator:
             return [self._symbol_target(self.src.path, s) for s in top]
         return self._ranked(name, self._imported_paths(), prefer_members=False)
 
-    def _ranked(self, name: str, preferred: tuple[str, ...] | list[str], prefer_members: bool,
+    def _ranked(self, name: str, preferred: tuple[str, ...], prefer_members: bool,
                 only_paths: bool = False) -> list[Target]:
-        """Workspace definitions of ``name``, the best-ranked group first."""
+        """Workspace definitions of ``name``, the best-ranked group first; ``preferred``: candidate keys
+        of the files the name is likely in (``only_paths``: only those)."""
         if self.ws is None:
             return []
         candidates = self.ws.definitions(name)
         if not candidates:
             return []
         here = posixpath.dirname(self.src.path)
-        mine = family(self.src.language)
+        mine = self.scopes.family
+        # Following one import, its first key that has the name wins, as the graph takes the first key
+        # that resolves; among every import's keys, an exact path beats a path suffix.
+        exact = {key[1:] for key in preferred if key[0] == "="}
+        loose = [key for key in preferred if key[0] != "="]
         scored: list[tuple[float, str, Symbol]] = []
         for path, symbol in candidates:
             if path == self.src.path:
                 continue  # the live buffer's symbols were already considered
             score = 0.0
-            if any(_path_matches(path, p) for p in preferred):
+            if only_paths:
+                first = next((i for i, key in enumerate(preferred) if key_matches(key, path)), None)
+                if first is None:
+                    continue
+                score += 50 - 0.01 * min(first, 100)
+            elif path in exact:
                 score += 50
-            elif only_paths:
-                continue
-            if family(_language_of(path)) == mine:
+            elif any(key_matches(key, path) for key in loose):
+                score += 45
+            if _family_of(path) == mine:
                 score += 10
             if posixpath.dirname(path) == here:
                 score += 5
@@ -190,51 +204,43 @@ class Navigator:
 
     # -- imports ---------------------------------------------------------------------------------
 
-    def _imported_paths(self) -> list[str]:
+    def _imported_paths(self) -> tuple[str, ...]:
+        """Candidate keys of every file this file imports."""
         extraction = self.src.extraction
         if extraction is None:
-            return []
+            return ()
         out: list[str] = []
-        for module, _names, _alias, _line in extraction.imports:
-            out.extend(module_paths(self.src.language, self.src.path, module))
-        return out
+        for module, names, _alias, _line in extraction.imports:
+            out.extend(import_keys(self.src.language, self.src.path, module, tuple(names)).keys)
+        return tuple(out)
 
-    def _module_paths_of(self, binding: Binding) -> list[str]:
-        """Path patterns of the module an import binding comes from (read from its import statement
-        alone, not from the whole file's extraction)."""
+    def _import_targets(self, binding: Binding, name: str | None = None) -> ImportTargets:
+        """The files an import binding's statement may refer to (read from that statement alone, not
+        from the whole file's extraction); ``members`` only for the imported ``name``."""
         statement = _statement(binding.node)
-        if statement is None or self.src.language is None:
-            return []
-        from .parsing.extract import spec_for
+        language = registry.lookup(self.src.language)
+        if statement is None or language is None:
+            return ImportTargets()
+        module: list[str] = []
+        members: list[str] = []
+        for item in language.spec().imports(statement, self.src.data):
+            names = item.names if name is None else tuple(n for n in item.names if n in (name, "*")) or item.names
+            found = language.resolve_import(self.src.path, item.module, names)
+            module.extend(found.module)
+            members.extend(found.members)
+        return ImportTargets(tuple(module), tuple(members))
 
-        try:
-            found = spec_for(self.src.language).imports(statement, self.src.data)
-        except ValueError:
-            return []
-        out: list[str] = []
-        for item in found:
-            out.extend(module_paths(self.src.language, self.src.path, item.module))
-            if self.scopes.family == "java" and item.names and item.names[0] != "*":
-                out = [p.removesuffix(".java") + "/" + item.names[0] + ".java" if p.endswith("/") else p for p in out]
-        return out
-
-    def _expand(self, paths: list[str], name: str) -> list[str]:
-        out = []
-        for path in paths:
-            base = path.removesuffix("/__init__.py").removesuffix(".py")
-            out.extend([f"{base}/{name}.py", f"{base}/{name}/__init__.py"])
-        return out
-
-    def _file_target(self, pattern: str) -> Target | None:
-        if self.ws is None:
+    def _file_target(self, key: str, exact: bool = False) -> Target | None:
+        """The indexed file ``key`` denotes: the key's own path when ``exact``, else the shortest indexed
+        path the key matches; None for a folder key."""
+        if self.ws is None or is_folder_key(key):
             return None
         zero = Span(0, 0, 0, 0)
-        if not pattern.startswith("*/"):
-            if self.ws.file_info(pattern) is not None:
-                return Target(pattern, zero, zero)
-            return None
-        for path in sorted(indexed_paths(self.ws).get(posixpath.basename(pattern), ()), key=len):
-            if _path_matches(path, pattern):
+        body = key_path(key)
+        if exact:
+            return Target(body, zero, zero) if self.ws.file_info(body) is not None else None
+        for path in sorted(indexed_paths(self.ws).get(posixpath.basename(body), ()), key=len):
+            if key_matches(key, path):
                 return Target(path, zero, zero)
         return None
 
@@ -268,16 +274,16 @@ class Navigator:
     def _occurrences(self, name: str, is_member: bool) -> dict[str, list[Span]]:
         """Spans of ``name`` per file: live buffers for open files, the index for the rest."""
         out: dict[str, list[Span]] = {}
-        mine = family(self.src.language)
+        mine = self.scopes.family
         current = self.scopes.unbound_uses(name) if not is_member else self.scopes.occurrences(name)
         out[self.src.path] = [self.src.span_of(n) for n in current]
         if self.ws is not None:
             for path, ref in self.ws.references(name):
-                if path == self.src.path or path in self.sources or family(_language_of(path)) != mine:
+                if path == self.src.path or path in self.sources or _family_of(path) != mine:
                     continue
                 out.setdefault(path, []).append(Span(ref.line, ref.start_col, ref.line, ref.end_col))
         for path, other in self.sources.items():
-            if path == self.src.path or family(other.language) != mine:
+            if path == self.src.path or registry.family(other.language) != mine:
                 continue
             scopes = FileScopes(other)
             nodes = scopes.occurrences(name) if is_member else scopes.unbound_uses(name)
@@ -290,16 +296,17 @@ class Navigator:
         if path in homes:
             return True
         language = _language_of(path)
-        if family(language) == "c":
+        fam = _family_of(path)
+        if fam == "c":
             return True  # headers: anything may be included transitively
-        if family(language) == "java" and any(posixpath.dirname(h) == posixpath.dirname(path) for h in homes):
+        if fam == "java" and any(posixpath.dirname(h) == posixpath.dirname(path) for h in homes):
             return True
         imports = self._imports_of(path)
         for module, names, alias, _line in imports:
             if name in names or alias == name:
                 return True
-            patterns = module_paths(language, path, module)
-            if any(_path_matches(home, p) for home in homes for p in patterns):
+            keys = import_keys(language, path, module, names).keys
+            if any(key_matches(key, home) for home in homes for key in keys):
                 return True
         return False
 
@@ -364,48 +371,21 @@ def indexed_paths(ws: Workspace) -> dict[str, list[str]]:
     return by_name
 
 
-def module_paths(language: str | None, from_path: str, module: str) -> list[str]:
-    """Workspace paths (or ``*/suffix`` patterns) where the module named in an import may live."""
-    fam = family(language)
-    here = posixpath.dirname(from_path)
-    if not module:
-        return []
-    if fam == "python":
-        dots = len(module) - len(module.lstrip("."))
-        rest = module[dots:].replace(".", "/")
-        if dots:
-            base = here
-            for _ in range(dots - 1):
-                base = posixpath.dirname(base)
-            stem = posixpath.join(base, rest) if rest else base
-            return [f"{stem}.py", f"{stem}.pyi", f"{stem}/__init__.py"]
-        return [f"{rest}.py", f"{rest}/__init__.py", f"*/{rest}.py", f"*/{rest}/__init__.py", f"{rest}.pyi"]
-    if fam == "js":
-        if not module.startswith("."):
-            return []
-        stem = posixpath.normpath(posixpath.join(here, module))
-        return [stem] + [stem + suffix for suffix in _JS_SUFFIXES]
-    if fam == "java":
-        return [f"*/{module.replace('.', '/')}/"]
-    stem = posixpath.normpath(posixpath.join(here, module))
-    return [stem, f"*/{module}"]
-
-
-def _path_matches(path: str, pattern: str) -> bool:
-    if pattern.startswith("*/"):
-        suffix = pattern[2:]
-        if suffix.endswith("/"):
-            return ("/" + path).endswith("/" + suffix + posixpath.basename(path)) or path.startswith(suffix)
-        return path == suffix or path.endswith("/" + suffix)
-    if pattern.endswith("/"):
-        return path.startswith(pattern)
-    return path == pattern
+def import_keys(language: str | None, from_path: str, module: str, names: tuple[str, ...] = ()) -> ImportTargets:
+    """The files an import in ``from_path`` may refer to: the language's one resolver, which the code
+    graph uses too (``graph.facts.import_keys``); nothing for a file in no language."""
+    found = registry.lookup(language)
+    if found is None or not module:
+        return ImportTargets()
+    return found.resolve_import(from_path, module, names)
 
 
 def _language_of(path: str) -> str | None:
-    from .languages import language_for
+    return registry.language_for(path)
 
-    return language_for(path)
+
+def _family_of(path: str) -> str:
+    return registry.family(registry.language_for(path))
 
 
 def _statement(node: ts.Node) -> ts.Node | None:

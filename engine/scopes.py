@@ -4,7 +4,8 @@ A *binding* is an identifier that introduces a name (a parameter, an assignment 
 an import, a function or class name); a *scope* is a node whose bindings are invisible outside it (a
 function, a block in the brace languages, a comprehension). Resolving a use walks the scopes that
 enclose it, innermost first, and takes the binding of that name in the first scope that has one.
-This is what "go to definition" can do for the five languages without a type checker: exact for
+The binding, container and scope node types are each language's ``ScopeRules`` (nexus.engine.languages).
+This is what "go to definition" can do for every language without a type checker: exact for
 locals and parameters, and the starting point for the cross-file search in ``navigation``.
 """
 
@@ -14,66 +15,10 @@ from dataclasses import dataclass
 
 import tree_sitter as ts
 
+from .languages import ScopeRules, registry
 from .source import SourceFile
 
-ANY = ""  # any child position, not a named field
-
-# (parent type, field) pairs where an identifier child introduces a name, per grammar family.
-_PY = {
-    ("parameters", ANY), ("lambda_parameters", ANY), ("default_parameter", "name"), ("typed_parameter", ANY),
-    ("typed_default_parameter", "name"), ("assignment", "left"), ("for_statement", "left"),
-    ("for_in_clause", "left"), ("as_pattern_target", ANY), ("named_expression", "name"),
-    ("function_definition", "name"), ("class_definition", "name"), ("aliased_import", "alias"),
-    ("global_statement", ANY), ("nonlocal_statement", ANY),
-}
-_JS = {
-    ("variable_declarator", "name"), ("formal_parameters", ANY), ("required_parameter", "pattern"),
-    ("optional_parameter", "pattern"), ("catch_clause", "parameter"), ("for_in_statement", "left"),
-    ("arrow_function", "parameter"), ("function_declaration", "name"), ("function_expression", "name"),
-    ("generator_function_declaration", "name"), ("class_declaration", "name"), ("class", "name"),
-    ("abstract_class_declaration", "name"), ("import_clause", ANY), ("namespace_import", ANY),
-    ("method_definition", "name"), ("field_definition", "property"), ("public_field_definition", "name"),
-    ("interface_declaration", "name"), ("type_alias_declaration", "name"), ("enum_declaration", "name"),
-    ("type_parameter", "name"), ("internal_module", "name"), ("function_signature", "name"),
-}
-_JAVA = {
-    ("variable_declarator", "name"), ("formal_parameter", "name"), ("catch_formal_parameter", "name"),
-    ("enhanced_for_statement", "name"), ("lambda_expression", "parameters"), ("inferred_parameters", ANY),
-    ("class_declaration", "name"), ("interface_declaration", "name"), ("enum_declaration", "name"),
-    ("record_declaration", "name"), ("annotation_type_declaration", "name"), ("method_declaration", "name"),
-    ("constructor_declaration", "name"), ("enum_constant", "name"), ("type_parameter", ANY),
-    ("resource", "name"),
-}
-_C = {
-    ("parameter_declaration", "declarator"), ("optional_parameter_declaration", "declarator"),
-    ("declaration", "declarator"), ("field_declaration", "declarator"), ("function_definition", "declarator"),
-    ("type_definition", "declarator"), ("for_range_loop", "declarator"), ("struct_specifier", "name"),
-    ("class_specifier", "name"), ("union_specifier", "name"), ("enum_specifier", "name"),
-    ("enumerator", "name"), ("preproc_def", "name"), ("preproc_function_def", "name"),
-    ("namespace_definition", "name"), ("alias_declaration", "name"),
-}
-# Nodes a binding can hide in: `a, b = ...`, `{x, y} = o`, `int *p`, `(a, b)` as a with-target.
-_CONTAINERS = {
-    "python": {"pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "parenthesized_expression",
-               "list_splat_pattern", "dictionary_splat_pattern"},
-    "js": {"object_pattern", "array_pattern", "rest_pattern", "assignment_pattern", "pair_pattern"},
-    "java": set(),
-    "c": {"pointer_declarator", "reference_declarator", "array_declarator", "init_declarator",
-          "function_declarator", "parenthesized_declarator"},
-}
-_SCOPES = {
-    "python": {"module", "function_definition", "lambda", "class_definition", "list_comprehension",
-               "dictionary_comprehension", "set_comprehension", "generator_expression"},
-    "js": {"program", "function_declaration", "function_expression", "arrow_function", "method_definition",
-           "generator_function_declaration", "statement_block", "for_statement", "for_in_statement",
-           "catch_clause", "class_body"},
-    "java": {"program", "class_body", "interface_body", "enum_body", "method_declaration",
-             "constructor_declaration", "lambda_expression", "block", "for_statement", "enhanced_for_statement",
-             "catch_clause", "try_with_resources_statement"},
-    "c": {"translation_unit", "function_definition", "compound_statement", "for_statement", "for_range_loop",
-          "lambda_expression", "field_declaration_list", "declaration_list"},
-}
-_TABLES = {"python": _PY, "js": _JS, "java": _JAVA, "c": _C}
+_PLAIN = ScopeRules()  # a buffer in no language: no tree, so nothing binds
 _NAME_TYPES = frozenset({
     "identifier", "type_identifier", "property_identifier", "field_identifier", "namespace_identifier",
     "shorthand_property_identifier_pattern", "shorthand_property_identifier", "private_property_identifier",
@@ -82,13 +27,9 @@ _FUNCTIONS = frozenset({"function_definition", "lambda"})
 
 
 def family(language: str | None) -> str:
-    if language == "python":
-        return "python"
-    if language in ("javascript", "typescript", "tsx"):
-        return "js"
-    if language == "java":
-        return "java"
-    return "c"
+    """The language's family ("python", "js", "java", "c"), "" for no language; an unknown language
+    raises UnknownLanguageError (it is not treated as C)."""
+    return registry.family(language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +49,10 @@ class FileScopes:
     def __init__(self, src: SourceFile) -> None:
         self.src = src
         self.family = family(src.language)
-        self.table = _TABLES[self.family]
-        self.containers = _CONTAINERS[self.family]
-        self.scope_types = _SCOPES[self.family]
+        rules = registry.get(src.language).scopes if src.language and self.family else _PLAIN
+        self.table = rules.bindings
+        self.containers = rules.containers
+        self.scope_types = rules.scopes
 
     def identifier_at(self, line: int, col: int) -> ts.Node | None:
         word = self.src.word_at(line, col)

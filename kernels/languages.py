@@ -4,6 +4,9 @@ Python runs on ipykernel; the others are wrapper kernels in this package (one fo
 ``nexus kernels install`` writes as kernelspecs named ``nexus-<language>``. The service does not need
 that install: it builds the same specs in memory (``NexusKernelSpecManager``), and falls back to any
 installed kernelspec for names it does not know (``--lang ir`` runs an installed IRkernel).
+
+Which kernel runs a file is the engine's language registry's to say (each ``nexus.engine.languages``
+module names its kernel: C runs in the C++ one); this module holds how each kernel starts.
 """
 
 from __future__ import annotations
@@ -17,9 +20,17 @@ from typing import Any
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 
+from nexus.engine import languages as registry
+
 from .errors import ToolchainMissingError, UnknownLanguageError
 
 PACKAGE = Path(__file__).parent
+
+
+def _runs(kernel: str, *extra: str) -> tuple[str, ...]:
+    """The file suffixes this kernel runs: those of every registered language that names it as its
+    kernel (nexus.engine.languages), and any the registry does not index (jshell's ``.jsh``)."""
+    return (*(s for lang in registry.LANGUAGES if lang.kernel == kernel for s in lang.suffixes), *extra)
 
 
 def _need(*tools: str, hint: str) -> Callable[[], str | None]:
@@ -93,12 +104,12 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     lang.name: lang
     for lang in (
-        Language("python", "Python 3 (Nexus)", None, (".py",), ("py", "python3", "ipython")),
+        Language("python", "Python 3 (Nexus)", None, _runs("python"), ("py", "python3", "ipython")),
         Language(
             "javascript",
             "JavaScript (Node.js, Nexus)",
             "nexus.kernels.javascript",
-            (".js", ".mjs", ".cjs"),
+            _runs("javascript"),
             ("js", "node", "nodejs"),
             headroom_mb=2048,
             check=_need("node", hint="install Node.js 18+ (apt-get install nodejs)"),
@@ -107,7 +118,7 @@ LANGUAGES: dict[str, Language] = {
             "typescript",
             "TypeScript (Node.js, Nexus)",
             "nexus.kernels.typescript",
-            (".ts", ".mts", ".cts"),
+            _runs("typescript"),
             ("ts",),
             headroom_mb=2048,
             check=_typescript_check,
@@ -116,7 +127,7 @@ LANGUAGES: dict[str, Language] = {
             "java",
             "Java (jshell, Nexus)",
             "nexus.kernels.java",
-            (".java", ".jsh"),
+            _runs("java", ".jsh"),
             ("jshell",),
             headroom_mb=2048,
             check=_need("java", "javac", hint="install a JDK 11+ (apt-get install default-jdk)"),
@@ -125,7 +136,7 @@ LANGUAGES: dict[str, Language] = {
             "cpp",
             "C++ (g++, Nexus)",
             "nexus.kernels.cpp",
-            (".cpp", ".cc", ".cxx", ".c++", ".hpp"),
+            _runs("cpp"),
             ("c++", "cxx", "g++"),
             headroom_mb=0,
             check=_need("g++", hint="install g++ (apt-get install g++)"),

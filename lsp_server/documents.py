@@ -19,18 +19,12 @@ import tree_sitter as ts
 from lsprotocol import types
 
 from nexus.engine.errors import NexusError
-from nexus.engine.languages import language_for
+from nexus.engine.languages import find_lsp_id, language_for
 from nexus.engine.source import SourceFile
 
 from .convert import LineMap
 
 log = logging.getLogger(__name__)
-
-_LANGUAGE_IDS = {
-    "python": "python", "javascript": "javascript", "javascriptreact": "javascript", "typescript": "typescript",
-    "typescriptreact": "tsx", "java": "java", "cpp": "cpp", "c": "c", "cuda-cpp": "cpp", "objective-cpp": "cpp",
-}
-
 
 class DocumentError(NexusError):
     """A request names a document that is not open or cannot be read."""
@@ -107,7 +101,8 @@ class Documents:
         path = path_of(item.uri)
         language = language_for(path.name) if path is not None else None
         if language is None:
-            language = _LANGUAGE_IDS.get(item.language_id)
+            found = find_lsp_id(item.language_id)  # an untitled buffer: its editor's language id
+            language = found.name if found is not None else None
         doc = Document(item.uri, path, item.version, item.text, language, self.encoding, rel=rel)
         self._docs[_key(item.uri)] = doc
         return doc

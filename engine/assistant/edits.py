@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
+from nexus.engine import languages
 from nexus.engine.model import Span
 
 from .grounding import Focus
@@ -68,21 +69,14 @@ def replacement(focus: Focus, answer: str, document_text: str) -> tuple[FileEdit
 
 
 def location_of_tests(path: str, language: str | None, has_tests_folder: bool) -> str:
-    """Where tests for ``path`` go, by the language's habits: ``tests/test_x.py`` (or ``test_x.py`` next to
-    the file without a tests folder), ``x.test.ts``, ``XTest.java``, ``x_test.cpp``."""
+    """Where tests for ``path`` go, by the language's habits (its ``TestLayout``): ``tests/test_x.py`` (or
+    ``test_x.py`` next to the file without a tests folder), ``x.test.ts``, ``XTest.java``, ``x_test.cpp``.
+    A file in no language Nexus knows gets ``test_x`` next to it."""
+    found = languages.lookup(language) or languages.for_path(path)
+    if found is not None:
+        return found.tests.test_path(path, has_tests_folder)
     p = PurePosixPath(path)
-    stem, suffix = p.stem, p.suffix
-    if language == "python" or suffix == ".py":
-        if has_tests_folder and not p.is_absolute():
-            return f"tests/test_{stem}.py"
-        return str(p.with_name(f"test_{stem}.py"))
-    if language in ("javascript", "typescript", "tsx") or suffix in (".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx"):
-        return str(p.with_name(f"{stem}.test{suffix or '.js'}"))
-    if language == "java" or suffix == ".java":
-        return str(p.with_name(f"{stem}Test.java"))
-    if language in ("cpp", "c") or suffix in (".cpp", ".cc", ".cxx", ".c", ".h", ".hpp"):
-        return str(p.with_name(f"{stem}_test{'.c' if suffix == '.c' else '.cpp'}"))
-    return str(p.with_name(f"test_{stem}{suffix}"))
+    return str(p.with_name(f"test_{p.stem}{p.suffix}"))
 
 
 def edit_for_tests(test_path: str, answer: str, existing: str | None) -> tuple[FileEdit, str]:

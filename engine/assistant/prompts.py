@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nexus.engine import languages
+
 from .grounding import Focus, Grounding
 from .model import AssistRequest, Task
 
@@ -49,9 +51,6 @@ SYSTEM = {
                  "the current statement or block and stop where the code after the cursor takes over.",
 }
 
-_FRAMEWORKS = {"python": "pytest", "javascript": "node:test and node:assert", "typescript": "node:test and "
-               "node:assert", "tsx": "node:test and node:assert", "java": "JUnit 5",
-               "cpp": "a main() with assert() checks", "c": "a main() with assert() checks"}
 
 
 def _code_block(focus: Focus, language: str | None) -> str:
@@ -86,7 +85,9 @@ def instruction(request: AssistRequest, test_path: str | None = None) -> str:
         return request.question or "Refactor it."
     if task is Task.TESTS:
         language = request.document.language if request.document else None
-        framework = _FRAMEWORKS.get(language or "", "the language's usual test framework")
+        found = languages.lookup(language)
+        framework = found.test_framework if found is not None and found.test_framework \
+            else "the language's usual test framework"
         where = f" The test file will be saved as {test_path}." if test_path else ""
         extra = f" {request.question}" if request.question else ""
         return f"Write tests with {framework}.{where}{extra}"

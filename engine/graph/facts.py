@@ -5,21 +5,22 @@ definitions of `load_settings` are looked up when a query runs or when file edge
 is what keeps it cheap to maintain: editing one file rewrites that file's facts and, only when the set
 of names it defines changes, the edges of the files that mention those names.
 
-Imports are recorded as *candidate keys* computed from the importing file's path alone:
-``=app/config.py`` (an exact path, for relative imports and quoted includes) or ``~os/path.py`` (a path
-suffix, for absolute module names whose source root is unknown). A file is imported by whoever recorded
-a key matching it, so a file that appears later is found by the importers that were already there.
+Imports are recorded as *candidate keys* computed from the importing file's path alone by the
+language's resolver (``nexus.engine.languages.modules`` defines them): ``=app/config.py`` (an exact
+path) or ``~os/path.py`` (a path suffix, for absolute module names whose source root is unknown). A file
+is imported by whoever recorded a key matching it, so a file that appears later is found by the
+importers that were already there.
 """
 
 from __future__ import annotations
 
-import posixpath
 from array import array
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ..languages import get
 from ..parsing import CALL_BIT
 from ..parsing.chunks import line_starts_of
 from ..store import Reader
@@ -37,13 +38,6 @@ LOCAL_NAMES = frozenset({"self", "cls", "this", "args", "kwargs", "argv", "argc"
 # Symbol kinds worth a line in the repo map.
 MAP_KINDS = frozenset({"class", "interface", "struct", "enum", "function", "method", "constructor", "type",
                        "namespace", "macro", "constant"})
-
-_JS_EXTENSIONS = ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".d.ts", "/index.ts", "/index.tsx",
-                  "/index.js", "/index.jsx")
-_PY_LANGUAGES = frozenset({"python", "notebook"})
-_JS_LANGUAGES = frozenset({"javascript", "typescript", "tsx"})
-_C_LANGUAGES = frozenset({"c", "cpp"})
-
 
 @dataclass(frozen=True, slots=True)
 class CallSite:
@@ -130,72 +124,6 @@ def _raw_imports(reader: Reader, file_id: int) -> list[tuple[str, tuple[str, ...
 
 
 def import_keys(path: str, language: str, module: str, names: tuple[str, ...]) -> list[str]:
-    """Candidate keys of the files an import may refer to (see the module docstring)."""
-    directory = posixpath.dirname(path)
-    if language in _PY_LANGUAGES:
-        return _python_keys(directory, module, names)
-    if language in _JS_LANGUAGES:
-        if not module.startswith("."):
-            return []  # a package from node_modules: outside the workspace graph
-        base = posixpath.normpath(posixpath.join(directory, module))
-        if base.startswith(".."):
-            return []
-        return [f"={base}{ext}" for ext in _JS_EXTENSIONS]
-    if language == "java":
-        if not module:
-            return []
-        base = module.replace(".", "/")
-        if names == ("*",):
-            return [f"~{base}/*"]
-        return [f"~{base}/{name}.java" for name in names] or [f"~{base}.java"]
-    if language in _C_LANGUAGES:
-        if not module:
-            return []
-        local = posixpath.normpath(posixpath.join(directory, module))
-        keys = [f"~{posixpath.normpath(module)}"]
-        if not local.startswith(".."):
-            keys.insert(0, f"={local}")
-        return keys
-    return []
-
-
-def _python_keys(directory: str, module: str, names: tuple[str, ...]) -> list[str]:
-    dots = len(module) - len(module.lstrip("."))
-    rest = module[dots:].replace(".", "/")
-    wanted = [rest] if rest else []
-    wanted += [f"{rest}/{n}" if rest else n for n in names if n != "*"]
-    if dots:
-        base = directory
-        for _ in range(dots - 1):
-            base = posixpath.dirname(base)
-        prefix = "="
-        stems = [posixpath.join(base, w) if base else w for w in wanted]
-    else:
-        prefix = "~"
-        stems = wanted
-    keys = []
-    for stem in stems:
-        keys.append(f"{prefix}{stem}.py")
-        keys.append(f"{prefix}{stem}/__init__.py")
-    return keys
-
-
-def keys_matching(path: str) -> list[str]:
-    """Every candidate key that denotes ``path``: itself, its suffixes, and its folder's wildcards."""
-    keys = [f"={path}"]
-    parts = path.split("/")
-    for i in range(len(parts)):
-        keys.append("~" + "/".join(parts[i:]))
-    for i in range(len(parts) - 1):
-        keys.append("~" + "/".join(parts[i:-1]) + "/*")
-    return keys
-
-
-def key_matches(key: str, path: str) -> bool:
-    body = key[1:]
-    if key[0] == "=":
-        return path == body
-    if body.endswith("/*"):
-        folder = posixpath.dirname(path)
-        return folder == body[:-2] or folder.endswith("/" + body[:-2])
-    return path == body or path.endswith("/" + body)
+    """Candidate keys of the files an import may refer to: the language's one resolver, the same that
+    navigation follows (``navigation.import_keys``)."""
+    return list(get(language).resolve_import(path, module, names).keys)

@@ -188,7 +188,7 @@ class CodeGraph:
     def importers(self, path: str) -> list[ImportEdge]:
         """Files importing ``path``."""
         self.sync()
-        from .facts import key_matches, keys_matching
+        from ..languages.modules import key_matches, keys_matching
 
         rel = self.ws.relative(path)
         if self.store.facts(rel) is None:

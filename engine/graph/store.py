@@ -33,14 +33,15 @@ import lmdb
 import msgpack
 
 from ..errors import IndexError_
-from .facts import LOCAL_NAMES, FileFacts, file_facts, key_matches, keys_matching
+from ..languages.modules import key_matches, keys_matching
+from .facts import LOCAL_NAMES, FileFacts, file_facts
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-SCHEMA = 2  # bump when a record's layout changes: the graph is then rebuilt from the index
+SCHEMA = 3  # bump when a record's layout changes: the graph is then rebuilt from the index
 MAP_SIZE = 1 << 34
 MAX_KEY = 500
 # A name defined in more files than this says nothing about which one a use means (`get`, `run`).

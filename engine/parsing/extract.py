@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import tree_sitter as ts
 
-from ..languages import grammar, parser
+from ..languages import get, grammar, parser
 from ..model import Import
 from .chunks import RawChunk, Span, line_starts_of, make_chunks
 from .spec import LanguageSpec
@@ -45,24 +45,8 @@ CALL_BIT = 1 << 31
 
 @functools.cache
 def spec_for(language: str) -> LanguageSpec:
-    if language == "python":
-        from . import python
-
-        return python.SPEC
-    if language in ("javascript", "typescript", "tsx"):
-        from . import javascript
-
-        return {"javascript": javascript.JAVASCRIPT, "typescript": javascript.TYPESCRIPT,
-                "tsx": javascript.TSX}[language]
-    if language == "java":
-        from . import java
-
-        return java.SPEC
-    if language in ("c", "cpp"):
-        from . import cpp
-
-        return cpp.C if language == "c" else cpp.CPP
-    raise ValueError(f"no extractor for {language!r}")
+    """The extraction spec of an index language (raises UnknownLanguageError, a ValueError, for others)."""
+    return get(language).spec()
 
 
 @functools.cache

@@ -6,12 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ..languages.notebook import cell_language
 from ..model import CellSpan
-
-_KERNEL_LANGUAGES = {
-    "python": "python", "python3": "python", "javascript": "javascript", "typescript": "typescript",
-    "java": "java", "c++": "cpp", "cpp": "cpp", "c++17": "cpp", "c": "c",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +18,15 @@ class NotebookSource:
 
 
 def notebook_source(raw: bytes) -> NotebookSource:
-    """Raises ValueError when ``raw`` is not a notebook (bad JSON or no cell list)."""
+    """Raises ValueError when ``raw`` is not a notebook (bad JSON or no cell list) or its cells are in
+    a language Nexus does not index."""
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a valid notebook: {exc}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
         raise ValueError("not a valid notebook: no cell list")
-    metadata = document.get("metadata") or {}
-    name = str((metadata.get("language_info") or {}).get("name")
-               or (metadata.get("kernelspec") or {}).get("language") or "python").lower()
-    language = _KERNEL_LANGUAGES.get(name, "python")
+    language = cell_language(document.get("metadata")).name  # UnknownLanguageError is a ValueError
     parts: list[str] = []
     cells: list[CellSpan] = []
     line = 0

@@ -27,6 +27,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from nexus.engine.config import load_settings
 from nexus.engine.errors import NexusError
+from nexus.engine.languages import LANGUAGES
 
 from ..assist import (
     AssistState,
@@ -45,9 +46,9 @@ from ..server import NexusServer
 log = logging.getLogger(__name__)
 
 METHOD = "nexus/run"
-KERNEL_LANGUAGES = {"python": "python", "javascript": "javascript", "typescript": "typescript",
-                    "tsx": "typescript", "java": "java", "cpp": "cpp", "c": "cpp"}
-SLASH_COMMENTS = {"javascript", "typescript", "tsx", "java", "cpp", "c"}
+# The kernel that runs each language, and the languages whose cell marker is `// %%`: from the registry.
+KERNEL_LANGUAGES = {lang.name: lang.kernel for lang in LANGUAGES if lang.kernel is not None}
+SLASH_COMMENTS = {lang.name for lang in LANGUAGES if lang.line_comment == "//"}
 _MARKERS = {"#": re.compile(r"^\s*#\s*%%(.*)$"), "//": re.compile(r"^\s*//\s*%%(.*)$")}
 MAX_TIMEOUT = 24 * 3600
 
