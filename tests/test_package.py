@@ -17,9 +17,9 @@ def test_no_generic_top_level_packages() -> None:
         assert spec is None or Path(spec.origin or "").resolve().is_relative_to(ROOT), name
 
 
-def test_engine_and_kernels_never_import_adapters() -> None:
+def test_engine_kernels_and_operations_never_import_adapters() -> None:
     offenders = []
-    for folder in ("engine", "kernels"):
+    for folder in ("engine", "kernels", "services"):
         for path in (ROOT / folder).rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
@@ -38,7 +38,7 @@ def test_every_source_folder_is_a_regular_package() -> None:
     # find_packages (what a non-editable install uses) skips folders without __init__.py, while an
     # editable install still imports them: a missing one only breaks real installs.
     missing = []
-    for folder in ("cli", "engine", "kernels", "lsp_server", "jupyter_ext", "gateway"):
+    for folder in ("cli", "engine", "kernels", "services", "lsp_server", "jupyter_ext", "gateway"):
         for path in (ROOT / folder).rglob("*.py"):
             if "node_modules" in path.parts:
                 continue
