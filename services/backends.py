@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VariablesReader = Callable[[str], Awaitable[dict[str, Any]]]
-"""kernel id -> ``{language, variables: [...]}`` (the Jupyter extension reads its notebooks' kernels)."""
+VariablesReader = Callable[[str, float], Awaitable[dict[str, Any]]]
+"""(kernel id, timeout in seconds) -> ``{kernelId, language, variables: [...], total}`` (the Jupyter
+extension reads its notebooks' kernels)."""
 
 
 class UsageObserver(Protocol):

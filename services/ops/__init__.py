@@ -1,5 +1,6 @@
-"""One module per operation; importing this package declares them all (see ``nexus.services.operation``)."""
+"""One module per operation (or per family); importing this package declares them all."""
 
-from . import files_read, graph, index, search, status
+from . import ai_chat, contexts, execute, files_read, graph, index, kernel_variables, processor_chain, search, status
 
-__all__ = ["files_read", "graph", "index", "search", "status"]
+__all__ = ["ai_chat", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
+           "search", "status"]
