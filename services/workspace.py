@@ -25,12 +25,27 @@ log = logging.getLogger(__name__)
 class WorkspaceHandle:
     def __init__(self, root: Path, settings: Settings) -> None:
         self.root = root
-        self._settings = settings
+        self.settings = settings
         self._workspace: Workspace | None = None
         self._opening = asyncio.Lock()
         self._seen_update: Any = None
         self._contexts: ContextStore | None = None
         self.writing = asyncio.Lock()  # one index run at a time from this process
+        self._owned = True
+
+    @classmethod
+    def attached(cls, ws: Workspace) -> WorkspaceHandle:
+        """A handle on a workspace its owner already opened (the language server's folders): LMDB must not
+        be opened twice in one process. Closing the handle leaves ``ws`` open."""
+        handle = cls(ws.root, ws.settings)
+        handle._workspace = ws
+        handle._owned = False
+        return handle
+
+    @property
+    def opened(self) -> Workspace | None:
+        """The workspace if it is open already (never opens it)."""
+        return self._workspace
 
     async def get(self) -> Workspace:
         """The open workspace. Raises WorkspaceError if the root cannot be opened."""
@@ -39,7 +54,7 @@ class WorkspaceHandle:
                 if self._workspace is None:
                     from nexus.engine import Workspace
 
-                    self._workspace = await asyncio.to_thread(Workspace.open, self.root, self._settings)
+                    self._workspace = await asyncio.to_thread(Workspace.open, self.root, self.settings)
                     log.info("opened the index of %s at %s", self.root, self._workspace.index_dir)
         return self._workspace
 
@@ -69,6 +84,6 @@ class WorkspaceHandle:
         if self._contexts is not None:
             self._contexts.close()
             self._contexts = None
-        if self._workspace is not None:
+        if self._workspace is not None and self._owned:
             self._workspace.close()
-            self._workspace = None
+        self._workspace = None

@@ -100,12 +100,17 @@ GROUNDING_NOTE = ("Excerpts of the user's workspace that may bear on the questio
 async def chat(call: Call, p: ChatParams) -> AsyncIterator[Event | ChatAnswer]:
     """A model's answer, streamed, grounded in the workspace (and a stored context), with its receipt."""
     from nexus.engine.providers import Message, ProviderError, Request
+    from nexus.engine.providers import Role as ProviderRole
 
     question = p.prompt if p.prompt is not None else next(
         (m.content for m in reversed(p.messages) if m.role == "user"), "")
     if not question.strip():
         raise OperationError(ErrorCode.BAD_REQUEST, "ai:chat: give payload.prompt or at least one user message")
     router = call.backends.require_providers("AI chat")
+    try:  # nothing configured, or an unknown provider name: say so before grounding anything
+        router.config.targets(ProviderRole.parse(p.role), p.provider, p.model, p.fallback)
+    except ProviderError as exc:
+        raise provider_error(exc) from exc
     grounding = await _ground(call, p, question)
     blocks = [p.system] if p.system else []
     pieces = [_piece(e.path, e.start_line, e.end_line, e.kind, e.reason, e.tokens) for e in grounding.receipt]

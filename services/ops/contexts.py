@@ -41,7 +41,7 @@ class ContextMetadata:
 @dataclasses.dataclass(frozen=True, slots=True)
 class CreateParams:
     __pydantic_config__ = WIRE
-    content: Annotated[Text, Field(max_length=MAX_CONTENT_CHARS)] | None = None
+    content: Annotated[Text, Field(min_length=1, max_length=MAX_CONTENT_CHARS)] | None = None
     metadata: ContextMetadata | None = None
     max_tokens: Annotated[Int, Field(ge=1)] | None = None
     request: dict[str, Any] | None = None  # a build request (see the module's docstring)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 MAX_CODE_CHARS = 1_000_000
 ID_PATTERN = r"^[A-Za-z0-9._:@/-]{1,128}$"
+ID_RULE = "1-128 letters, digits or ._:@/-"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,9 +63,9 @@ class ExecuteParams:
     __pydantic_config__ = WIRE
     code: Annotated[Text, Field(max_length=MAX_CODE_CHARS)]
     language: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
-    timeout: Annotated[Float, Field(gt=0, allow_inf_nan=False)] | None = None  # milliseconds
-    session_id: Annotated[Name, Field(pattern=ID_PATTERN)] | None = None
-    kernel_id: Annotated[Name, Field(pattern=ID_PATTERN)] | None = None
+    timeout: Annotated[Float, Field(allow_inf_nan=False)] | None = None  # milliseconds
+    session_id: Annotated[Name, Field(pattern=ID_PATTERN, description=ID_RULE)] | None = None
+    kernel_id: Annotated[Name, Field(pattern=ID_PATTERN, description=ID_RULE)] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

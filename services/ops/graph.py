@@ -1,7 +1,7 @@
 """``graph``: where a symbol is defined, who calls it, what it calls, and what its file imports.
 
 ``symbol`` is ``name``, ``Class.method``, ``ns::name`` or ``path:name``; in ``imports`` mode it may also
-be a workspace path. Fields a mode does not ask for are null (``callees`` when only callers were asked).
+be a workspace path. Fields a mode does not ask for are absent (``callees`` when only callers were asked).
 Lines are 1-based.
 """
 
@@ -75,6 +75,7 @@ class FileImports:
 @dataclasses.dataclass(frozen=True, slots=True)
 class GraphResult:
     __pydantic_config__ = WIRE
+    __wire_omit_none__ = True
     symbol: str
     definitions: tuple[GraphDefinition, ...] | None = None
     callers: tuple[CallSite, ...] | None = None

@@ -33,7 +33,7 @@ RRF_K = 60
 @dataclasses.dataclass(frozen=True, slots=True)
 class SearchParams:
     __pydantic_config__ = WIRE
-    query: Annotated[Text, Field(max_length=1000)]
+    query: Annotated[Text, Field(min_length=1, max_length=1000)]
     mode: Literal["text", "symbols", "files"] = "text"
     limit: Annotated[Int, Field(ge=1, le=1000)] = 20
     languages: Annotated[tuple[Name, ...], Field(max_length=10)] = ()

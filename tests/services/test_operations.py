@@ -61,7 +61,7 @@ async def test_graph_and_imports(registry: Registry, call: Call) -> None:
     assert found["definitions"][0]["qualifiedName"] == "backoff"
     assert [(c["caller"], c["line"]) for c in found["callers"]] == [("retry", 11)]
     callers_only = await registry.result("graph", {"symbol": "retry", "mode": "callers"}, call)
-    assert callers_only["callees"] is None and callers_only["callers"][0]["path"] == "app.py"
+    assert "callees" not in callers_only and callers_only["callers"][0]["path"] == "app.py"
     imports = await registry.result("graph", {"symbol": "app.py", "mode": "imports"}, call)
     assert imports["files"][0]["imports"][0]["target"] == "net/retry_policy.py"
     with pytest.raises(OperationError) as err:
