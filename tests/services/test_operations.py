@@ -130,3 +130,10 @@ def test_cli_prints_the_schema() -> None:
     bad = subprocess.run([sys.executable, "-m", "nexus.cli", "api", "schema", "nope"], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode != 0 and "unknown operation 'nope'" in bad.stderr
+
+
+def test_docs_api_md_is_generated_from_the_declarations(registry: Registry) -> None:
+    from nexus.cli.api import markdown
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+    assert doc.read_text(encoding="utf-8") == markdown(registry.schema()), "run: nexus api docs > docs/api.md"
