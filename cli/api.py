@@ -35,6 +35,23 @@ def schema(operation: str | None, as_list: bool) -> None:
 
 
 @api.command()
+@click.argument("operation")
+@click.argument("payload", default="{}")
+@click.option("--root", default=".", type=click.Path(file_okay=False), help="Workspace folder (default: .).")
+def call(operation: str, payload: str, root: str) -> None:
+    """Run OPERATION with the JSON PAYLOAD (docs/api.md) and print its result as JSON."""
+    import json
+
+    from .operations import call_operation
+
+    try:
+        params = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="PAYLOAD") from None
+    print_json(call_operation(root, operation, params))
+
+
+@api.command()
 def docs() -> None:
     """Print docs/api.md: every operation, its message type, role, parameters and result (generated)."""
     from nexus.services import Registry

@@ -17,11 +17,15 @@ def call_operation(root: str | Path, name: str, payload: dict[str, Any]) -> Any:
     from nexus.engine.config import load_settings
     from nexus.services import Backends, Call, Registry
 
+    registry = Registry.default()
+    op = registry.get(name)
+    providers = op is not None and op.rate == "ai"  # only AI operations pay for the provider SDKs
+
     async def run() -> Any:
         path = Path(root).resolve()
-        backends = Backends.open(path, load_settings(path), providers=False)
+        backends = Backends.open(path, load_settings(path), providers=providers)
         try:
-            return await Registry.default().result(name, payload, Call(backends))
+            return await registry.result(name, payload, Call(backends))
         finally:
             await backends.aclose()
 

@@ -28,10 +28,10 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 
 from nexus.engine.errors import NotFoundError
-from nexus.services.ops.execute import ExecuteRequest
-from nexus.services.wire import ErrorCode, GatewayError
 from nexus.kernels import AttachedKernel, KernelError, OutputLimits, StreamEvent, UnknownLanguageError, stream_code
 from nexus.kernels.languages import resolve
+from nexus.services.ops.execute import ExecuteRequest
+from nexus.services.wire import ErrorCode, GatewayError
 
 log = logging.getLogger(__name__)
 
