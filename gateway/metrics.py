@@ -122,6 +122,9 @@ class GatewayMetrics:
                                  "last reply, by message type.", "type")
         self.errors = Counter("nexus_gateway_errors_total", "Error messages sent, by code.", ("code",))
         self.connections = Gauge("nexus_gateway_connections", "Open WebSocket connections.")
+        self.anonymous = Gauge("nexus_gateway_anonymous_connections", "Open connections not logged in yet.")
+        self.refused = Counter("nexus_gateway_connections_refused_total", "Connections closed by a cap or the "
+                               "login deadline (anonymous, user, auth_timeout).", ("reason",))
         self.active_kernels = Gauge("nexus_active_kernels", "Kernels running for gateway clients.")
         self.tokens_used = Counter("nexus_ai_tokens_total", "AI tokens used, by provider and kind "
                                    "(input, output).", ("provider", "kind"))
@@ -136,7 +139,7 @@ class GatewayMetrics:
 
     def render(self) -> str:
         lines: list[str] = []
-        for metric in (self.connections, self.requests, self.latency, self.errors, self.active_kernels,
+        for metric in (self.connections, self.anonymous, self.refused, self.requests, self.latency, self.errors, self.active_kernels,
                        self.tokens_used):
             lines.extend(metric.render())
         return "\n".join(lines) + "\n"

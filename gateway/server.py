@@ -1,11 +1,13 @@
 """The WebSocket gateway: ``websockets`` (asyncio API) in front of the transport-agnostic dispatcher.
 
     ws://HOST:PORT/ws/gateway?token=JWT   (or ``Authorization: Bearer JWT``; no token: auth:login only)
-    GET /health    JSON status (503 while shutting down)
-    GET /metrics   Prometheus text format
+    GET /health    JSON status (503 while shutting down); public
+    GET /metrics   Prometheus text format; an admin's token unless ``metrics_public``
 
 The handshake hook (``process_request``) serves the two HTTP paths and checks the token, so a forged,
-expired or ``alg: none`` token is refused with HTTP 401 before a WebSocket exists. Limits:
+expired or ``alg: none`` token is refused with HTTP 401 before a WebSocket exists. Who the client is
+comes from :mod:`.clientaddr` (``X-Forwarded-For`` believed only from ``trusted_proxies``); how many
+sockets it may hold, anonymous or not, from :mod:`.connections`. Limits:
 ``max_message_bytes`` (larger frames close the connection with 1009, done by ``websockets``),
 ``max_concurrent`` requests per connection, a bounded outbox per connection with ``send_timeout`` for
 readers that stop, ``idle_timeout``, and :meth:`Gateway.stop`, which stops accepting, lets in-flight
@@ -18,6 +20,7 @@ import asyncio
 import dataclasses
 import http
 import importlib.util
+import ipaddress
 import json
 import logging
 import time
@@ -36,11 +39,13 @@ from nexus.engine.config import Settings, load_settings
 from nexus.engine.errors import ConfigError, NexusError
 
 from .auth import TokenError, TokenIssuer, load_secret
+from .clientaddr import ClientAddress, address_key
+from .connections import CLOSE_POLICY, ConnectionLimits, Refusal
 from .handlers import Services, build_registry
 from .kernels import KernelsHandle
 from .metrics import CONTENT_TYPE, GatewayMetrics
-from .protocol import ConnectionGone, Dispatcher, Identity, Registry
-from .ratelimit import RateLimiter, build_limiter
+from .protocol import ConnectionGone, Dispatcher, ErrorCode, GatewayError, Identity, Registry, Role, Session
+from .ratelimit import RateLimiter, build_limiter, build_login_limiter
 from .settings import GatewaySettings
 from .users import UserStore
 from .workspace import WorkspaceHandle
@@ -89,6 +94,14 @@ class Gateway:
         self.dispatcher = Dispatcher(registry, limits=settings.session_limits(), limiter=limiter,
                                      observer=self.metrics)
         self.metrics.connections.set_function(lambda: len(self.dispatcher.sessions))
+        self.client_address = ClientAddress.from_settings(settings.trusted_proxies, settings.forwarded_header)
+        self.connections = ConnectionLimits(settings.max_anonymous, settings.max_anonymous_per_address,
+                                            settings.max_connections_per_user)
+        self.metrics.anonymous.set_function(lambda: self.connections.anonymous)
+        self.dispatcher.on_authenticate = self._authenticating
+        # Per open session: (anonymous, address key) or (False, user name): the cap it counts against.
+        self._slots: dict[Session, tuple[bool, str]] = {}
+        self._deadlines: dict[Session, asyncio.TimerHandle] = {}
         self._identities: weakref.WeakKeyDictionary[ServerConnection, Identity] = weakref.WeakKeyDictionary()
         self._server: Server | None = None
         self._port: int | None = None
@@ -112,7 +125,8 @@ class Gateway:
         root = root.resolve()
         nexus_settings = nexus_settings if nexus_settings is not None else load_settings(root)
         users = UserStore(settings.users_path())
-        tokens = TokenIssuer(load_secret(settings.secret, settings.secret_path()), ttl=settings.token_ttl)
+        tokens = TokenIssuer(load_secret(settings.secret, settings.secret_path()), ttl=settings.token_ttl,
+                             max_age=settings.session_max_age)
         metrics = GatewayMetrics()
         problem = None
         if providers is None and importlib.util.find_spec("nexus.engine.providers") is not None:
@@ -130,7 +144,9 @@ class Gateway:
             metrics.active_kernels.set_function(kernels.active_count)
         services = Services(root=root, users=users, tokens=tokens, metrics=metrics, workspace=workspace,
                             providers=providers, providers_problem=problem, kernels=kernels,
-                            kernels_problem=kernels_problem)
+                            kernels_problem=kernels_problem,
+                            login_limiter=build_login_limiter(settings.type_rates().get("auth:login", "off"),
+                                                              settings.login_user_limit))
         limiter = build_limiter(settings.rate_limit, settings.type_rates())
         return cls(settings, registry=build_registry(services), users=users, tokens=tokens, metrics=metrics,
                    limiter=limiter, services=services)
@@ -160,6 +176,11 @@ class Gateway:
             # Importing a provider SDK takes up to a second: pay it now, not in the first ai:chat.
             self._warming = loop.create_task(self._warm(providers))
         log.info("gateway listening on %s", self.url)
+        if not _loopback(s.host):
+            log.warning("the gateway listens on %s without TLS: serve other machines through a reverse proxy "
+                        "that terminates TLS, listed in gateway.trusted_proxies", s.host)
+            if s.metrics_public:
+                log.warning("gateway.metrics_public is on and %s is not a loopback address", s.host)
 
     @staticmethod
     async def _warm(providers: ProviderRouter) -> None:
@@ -204,8 +225,19 @@ class Gateway:
 
     async def _handle(self, ws: ServerConnection) -> None:
         identity = self._identities.pop(ws, None)
-        peer = str(ws.remote_address[0]) if ws.remote_address else ""
+        peer = self._client(ws)
+        key = address_key(peer)
+        refusal = (self.connections.open_anonymous(key) if identity is None
+                   else self.connections.open_user(identity.user))
+        if refusal is not None:
+            self._refused("anonymous" if identity is None else "user", refusal, peer)
+            await ws.close(refusal.code, refusal.reason)
+            return
         session = self.dispatcher.open(WebSocketTransport(ws), identity=identity, peer=peer)
+        self._slots[session] = (True, key) if identity is None else (False, identity.user)
+        if identity is None:
+            self._deadlines[session] = asyncio.get_running_loop().call_later(
+                self.settings.auth_timeout, self._auth_deadline, session)
         # Frames websockets has already read for this connection. A client that pipelines thousands of
         # frames (one socket read can hold that many) must not keep the loop to itself, so while some
         # are queued the reader yields after each; an interactive client pays nothing for it. (An
@@ -220,13 +252,58 @@ class Gateway:
             pass  # an oversize frame (1009), a protocol error, a vanished or stalled peer: nothing to answer
         finally:
             await session.close()
+            self._release(session)
+
+    def _client(self, ws: ServerConnection) -> str:
+        peer = str(ws.remote_address[0]) if ws.remote_address else ""
+        request = ws.request
+        values = request.headers.get_all(self.client_address.header) if request is not None else []
+        return self.client_address.resolve(peer, values)
+
+    def _authenticating(self, session: Session, identity: Identity) -> None:
+        """The dispatcher's hook: a session takes an identity (login, refresh) and moves to its user's cap."""
+        slot = self._slots.get(session)
+        if slot is None or slot == (False, identity.user):
+            return
+        refusal = self.connections.open_user(identity.user)
+        if refusal is not None:
+            self._refused("user", refusal, session.peer)
+            raise GatewayError(ErrorCode.TOO_MANY_CONNECTIONS, refusal.reason)
+        self._release(session)
+        self._slots[session] = (False, identity.user)
+
+    def _release(self, session: Session) -> None:
+        deadline = self._deadlines.pop(session, None)
+        if deadline is not None:
+            deadline.cancel()
+        slot = self._slots.pop(session, None)
+        if slot is not None:
+            anonymous, key = slot
+            if anonymous:
+                self.connections.release_anonymous(key)
+            else:
+                self.connections.release_user(key)
+
+    def _auth_deadline(self, session: Session) -> None:
+        self._deadlines.pop(session, None)
+        if session.identity is None and not session.closed:
+            timeout = self.settings.auth_timeout
+            self._refused("auth_timeout", Refusal(CLOSE_POLICY, ""), session.peer)
+            session.transport.close(CLOSE_POLICY, f"not logged in within {timeout:g} s: send auth:login "
+                                    "right after connecting, or connect with a token")
+
+    def _refused(self, kind: str, refusal: Refusal, peer: str) -> None:
+        self.metrics.refused.inc(kind)
+        log.info("closing a connection from %s (%s): %s", peer, kind, refusal.reason or "auth timeout")
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
         if url.path == "/health":
             return self._health(connection)
         if url.path == "/metrics":
-            return _respond(connection, http.HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
+            refused = None if self.settings.metrics_public else self._metrics_refusal(connection, url.query,
+                                                                                       request.headers)
+            return refused or _respond(connection, http.HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
         if url.path != self.settings.path:
             return connection.respond(http.HTTPStatus.NOT_FOUND,
                                       f"no such path; the gateway serves {self.settings.path}, /health, /metrics\n")
@@ -235,6 +312,14 @@ class Gateway:
         token = _token_from(url.query, request.headers)
         if token is None:
             return None  # anonymous: may only auth:login
+        checked = self._check_token(connection, token)
+        if isinstance(checked, Response):
+            return checked
+        self._identities[connection] = checked
+        return None
+
+    def _check_token(self, connection: ServerConnection, token: str) -> Identity | Response:
+        """The identity a token stands for now (the role as the users file says today), or the refusal."""
         if not token:
             return connection.respond(http.HTTPStatus.UNAUTHORIZED,
                                       "malformed Authorization header: use 'Bearer <token>'\n")
@@ -242,15 +327,36 @@ class Gateway:
             identity = self.tokens.verify(token)
             user = self.users.get(identity.user)
         except TokenError as exc:
-            log.info("refused a connection from %s: %s", _peer(connection), exc)
+            log.info("refused a token from %s: %s", _peer(connection), exc)
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, f"{exc}\n")
         except NexusError as exc:
             log.error("cannot check a token: %s", exc)
             return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n")
         if user is None:
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, f"user {identity.user} no longer exists\n")
-        # The role as the users file says now, not as it was when the token was issued.
-        self._identities[connection] = Identity(user.name, user.role, identity.expires_at)
+        created = user.created_at
+        if created is not None and identity.authenticated_at is not None and identity.authenticated_at < created:
+            # The name was removed and added again: the old holder's tokens are not the new user's.
+            log.info("refused a token from %s: issued before user %s was added", _peer(connection), user.name)
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED,
+                                      f"this token predates user {user.name}'s account: log in again\n")
+        return Identity(user.name, user.role, identity.expires_at, identity.authenticated_at)
+
+    def _metrics_refusal(self, connection: ServerConnection, query: str, headers: Headers) -> Response | None:
+        token = _token_from(query, headers)
+        if token is None:
+            response = connection.respond(http.HTTPStatus.UNAUTHORIZED,
+                                          "GET /metrics needs an admin's token (Authorization: Bearer <token>), "
+                                          "or gateway.metrics_public = true\n")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="nexus-gateway"'
+            return response
+        checked = self._check_token(connection, token)
+        if isinstance(checked, Response):
+            return checked
+        if checked.role < Role.ADMIN:
+            log.info("refused /metrics to %s (%s)", checked.user, checked.role.label)
+            return connection.respond(http.HTTPStatus.FORBIDDEN,
+                                      f"GET /metrics needs the admin role; {checked.user} is a {checked.role.label}\n")
         return None
 
     def _health(self, connection: ServerConnection) -> Response:
@@ -296,6 +402,13 @@ def _respond(connection: ServerConnection, status: http.HTTPStatus, body: str, c
     return response
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _peer(connection: ServerConnection) -> str:
     return str(connection.remote_address[0]) if connection.remote_address else "?"
 
@@ -309,6 +422,10 @@ def _validate(s: GatewaySettings) -> None:
         "idle_timeout": s.idle_timeout > 0,
         "shutdown_grace": s.shutdown_grace >= 0,
         "ping_interval": s.ping_interval >= 0,
+        "max_anonymous": s.max_anonymous >= 1,
+        "max_anonymous_per_address": s.max_anonymous_per_address >= 1,
+        "max_connections_per_user": s.max_connections_per_user >= 1,
+        "auth_timeout": s.auth_timeout > 0,
         "port": 0 <= s.port <= 65535,
     }
     bad = [name for name, ok in checks.items() if not ok]

@@ -3,8 +3,12 @@
     [gateway]
     port = 4000
     rate_limit = "1000/15m"            # per user, all types; "off" disables
+    trusted_proxies = ["127.0.0.1/32"] # peers whose X-Forwarded-For is believed; empty: none
     [gateway.type_limits]              # per user and type, on top of rate_limit; merged over the defaults
     "processor:chain" = "10/15m"
+    "auth:login" = "30/15m"            # login attempts per client address
+
+The connection and login limits are documented (with the threat model they answer) in docs/gateway.md.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from .protocol import SessionLimits
 DEFAULT_TYPE_LIMITS: dict[str, str] = {
     "processor:chain": "10/15m",
     "context:create": "100/15m",
-    "auth:login": "30/15m",  # per client address before login: password guessing
+    "auth:login": "30/15m",  # login attempts per client address (not per connection): password guessing
 }
+FORWARDED_HEADERS = ("x-forwarded-for", "forwarded")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,6 +47,20 @@ class GatewaySettings:
     shutdown_grace: float = 10.0       # in-flight requests get this long to finish at shutdown
     ping_interval: float = 20.0        # WebSocket keepalive; a peer not answering in as long is dropped
     compression: bool = False          # permessage-deflate: saves bandwidth, costs CPU and memory
+    # Who the client is behind a reverse proxy: the proxy's header is read only when the direct peer is
+    # in one of these networks (CIDRs or addresses); the right-most address not in them is the client.
+    trusted_proxies: tuple[str, ...] = ()
+    forwarded_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239): the one your proxy sets
+    # Login guessing: "auth:login" in type_limits is per client address; this one counts failed logins
+    # per user name from addresses that have not logged in as that user before.
+    login_user_limit: str = "100/15m"
+    # Sockets without an identity (they may only auth:login) and how long they may stay so.
+    max_anonymous: int = 256           # in all
+    max_anonymous_per_address: int = 16
+    auth_timeout: float = 10.0         # seconds to log in before an anonymous socket is closed (1008)
+    max_connections_per_user: int = 256
+    session_max_age: int = 7 * 86400   # auth:refresh cannot extend a login beyond this (seconds)
+    metrics_public: bool = False       # GET /metrics without an admin token
 
     def users_path(self) -> Path:
         return self.users_file or user_config_dir() / "gateway-users.json"

@@ -52,6 +52,14 @@ class User:
     password_hash: str
     created: str
 
+    @property
+    def created_at(self) -> float | None:
+        """``created`` as UNIX time (None if absent or unreadable): tokens older than it are refused."""
+        try:
+            return datetime.datetime.fromisoformat(self.created).timestamp() if self.created else None
+        except ValueError:
+            return None
+
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(SALT_BYTES)
@@ -82,8 +90,10 @@ def _b64(data: bytes) -> str:
 
 @functools.cache
 def _dummy_hash() -> str:
-    """Checked when the user does not exist, so "no such user" costs as long as "wrong password"."""
-    return hash_password(secrets.token_urlsafe(16))
+    """Checked when the user does not exist, so "no such user" costs one scrypt, as "wrong password"
+    does (and the first unknown name costs no more than later ones: nothing is hashed to make it)."""
+    key = secrets.token_bytes(KEY_BYTES)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(secrets.token_bytes(SALT_BYTES))}${_b64(key)}"
 
 
 class UserStore:
@@ -103,7 +113,7 @@ class UserStore:
     def verify(self, name: str, password: str) -> User | None:
         """The user if ``password`` is theirs, else None. Slow on purpose (scrypt): call it off the loop."""
         user = self.get(name)
-        if len(password) > MAX_PASSWORD:
+        if len(password) > MAX_PASSWORD:  # before the lookup matters: says nothing about the user
             return None
         ok = check_password(password, user.password_hash if user else _dummy_hash())
         return user if ok and user is not None else None
@@ -144,6 +154,10 @@ class UserStore:
             raise ConfigError(f"cannot read the users file {self.path}: {exc.strerror}") from exc
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
+            if st.st_mode & 0o022:
+                # Whoever can write this file can make themselves admin: as sensitive as the secret.
+                log.warning("%s is writable by other users (mode %o): anyone who can write it can add an "
+                            "admin; run chmod 600 on it", self.path, st.st_mode & 0o777)
             self._users = _parse(self.path)
             self._stamp = stamp
         return self._users

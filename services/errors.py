@@ -28,6 +28,7 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "forbidden"              # the role does not allow this operation
     RATE_LIMITED = "rate_limited"        # data.retryAfter says when to try again (seconds)
     BUSY = "busy"                        # too many requests in flight, or the index is being written
+    TOO_MANY_CONNECTIONS = "too_many_connections"  # auth:login: that user has max_connections_per_user open
     DUPLICATE_ID = "duplicate_id"        # an in-flight request already has this id
     UNAVAILABLE = "unavailable"          # the feature is not in this build or not configured
     NOT_FOUND = "not_found"

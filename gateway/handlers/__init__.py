@@ -17,6 +17,7 @@ from nexus.services.wire import register_operations
 from ..auth import TokenIssuer
 from ..metrics import GatewayMetrics
 from ..protocol import Registry
+from ..ratelimit import LoginLimiter
 from ..users import UserStore
 from . import auth_login, auth_refresh, ping
 
@@ -38,6 +39,7 @@ class Services:
     providers_problem: str | None = None
     kernels: Any = None  # an ``Executor`` (nexus.services.ops.execute)
     kernels_problem: str | None = None
+    login_limiter: LoginLimiter | None = None
     backends: Backends = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:

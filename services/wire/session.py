@@ -90,6 +90,10 @@ class Session:
         return len(self._tasks)
 
     def authenticate(self, identity: Identity) -> None:
+        """Raises GatewayError when the server refuses it (e.g. the user has too many connections)."""
+        hook = self._dispatcher.on_authenticate
+        if hook is not None:
+            hook(self, identity)
         self._identity = identity
 
     async def receive(self, raw: str | bytes) -> None:
@@ -259,6 +263,9 @@ class Dispatcher:
         self.clock = clock  # wall clock, for token expiry
         self.sessions: set[Session] = set()
         self.draining = False
+        # Called with (session, new identity) before a session takes an identity; raising GatewayError
+        # refuses it. The websockets server uses it to move a socket from the anonymous cap to its user's.
+        self.on_authenticate: Callable[[Session, Identity], None] | None = None
 
     def open(self, transport: Transport, *, identity: Identity | None = None, peer: str = "") -> Session:
         session = Session(self, transport, identity, peer)

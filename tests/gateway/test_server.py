@@ -20,7 +20,7 @@ from nexus.engine.config import load_settings
 from nexus.gateway import Gateway, GatewaySettings, Reply, Request, Role, TokenIssuer
 from nexus.gateway.protocol import Context
 
-from .wsclient import SECRET, Client, client, error_code
+from .wsclient import SECRET, Client, client, error_code, token_for
 
 Start = Callable[..., Any]
 
@@ -85,7 +85,8 @@ def _b64(obj: object) -> str:
 
 async def test_bad_tokens_are_refused_at_the_handshake(start: Start) -> None:
     now = int(time.time())
-    claims = {"sub": "alice", "role": "admin", "iat": now, "exp": now + 600, "iss": "nexus-gateway"}
+    claims = {"sub": "alice", "role": "admin", "iat": now, "exp": now + 600, "iss": "nexus-gateway",
+              "aud": "nexus-gateway-clients", "auth_time": now}
     expired = jwt.encode({**claims, "iat": now - 600, "exp": now - 60}, SECRET, algorithm="HS256")
     forged = jwt.encode(claims, "not-the-secret-" + "z" * 40, algorithm="HS256")
     alg_none = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
@@ -242,8 +243,9 @@ async def test_settings_come_from_the_workspace_toml(start: Start, workspace: Pa
         assert error_code(limited) == "rate_limited" and limited["data"]["retryAfter"] > 3000
 
 
-def _get(url: str) -> tuple[int, str, str]:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def _get(url: str, token: str | None = None) -> tuple[int, str, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
         return response.status, response.headers["Content-Type"], response.read().decode()
 
 
@@ -257,7 +259,7 @@ async def test_health_and_metrics_over_plain_http(start: Start) -> None:
             assert (status, kind) == (200, "application/json")
             health = json.loads(body)
             assert health["status"] == "ok" and health["connections"] == 1 and "files:read" in health["types"]
-            status, kind, text = await asyncio.to_thread(_get, f"{base}/metrics")
+            status, kind, text = await asyncio.to_thread(_get, f"{base}/metrics", token_for(gw, "alice"))
         assert status == 200 and kind.startswith("text/plain; version=0.0.4")
         assert "nexus_gateway_connections 1" in text
         assert 'nexus_gateway_requests_total{type="ping",outcome="ok"} 1' in text
