@@ -39,6 +39,7 @@ class Identity:
     user: str
     role: Role
     expires_at: float | None = None  # UNIX time; None for identities the host vouches for
+    authenticated_at: float | None = None  # UNIX time the password was checked; refreshes keep it
 
 
 LOCAL = Identity("local", Role.ADMIN)
