@@ -7,11 +7,9 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from nexus.engine import NexusError, Workspace
-from nexus.engine.graph import CallEdge, CodeGraph
-
 from .common import display_path, print_json, stdout, workspace
 from .index import run_index
+from .operations import call_operation
 
 
 @click.command()
@@ -28,38 +26,13 @@ def graph(symbol: str, root: str, mode: str | None, limit: int, as_json: bool) -
     with workspace(root) as ws:
         if not ws.status().indexed:
             run_index(ws)
-        try:
-            result = _query(ws, CodeGraph(ws), symbol, mode, limit)
-        except NexusError as exc:
-            raise click.ClickException(str(exc)) from exc
+    result: dict[str, Any] = call_operation(root, "graph", {"symbol": symbol, "mode": mode, "limit": limit})
     if as_json:
         print_json(result)
     elif mode == "imports":
         _print_imports(result)
     else:
         _print_calls(result)
-
-
-def _query(ws: Workspace, code: CodeGraph, symbol: str, mode: str | None, limit: int) -> dict[str, Any]:
-    if mode == "imports":
-        paths = [ws.relative(symbol)] if ws.file_info(symbol) is not None else \
-            list(dict.fromkeys(d.path for d in code.require(symbol)))
-        return {"symbol": symbol, "files": [
-            {"path": path, "imports": [e.to_json() for e in code.imports(path)],
-             "importers": [e.to_json() for e in code.importers(path)[:limit]]} for path in paths]}
-    out: dict[str, Any] = {"symbol": symbol, "definitions": [d.to_json() for d in code.require(symbol)]}
-    if mode in (None, "callers"):
-        out["callers"] = [_edge(e) for e in code.callers(symbol, limit)]
-    if mode in (None, "callees"):
-        out["callees"] = [_edge(e) for e in code.callees(symbol)[:limit]]
-    return out
-
-
-def _edge(edge: CallEdge) -> dict[str, Any]:
-    data = edge.to_json()
-    if data["targets"] and len(data["targets"]) > 3:
-        data["targets"] = data["targets"][:3]
-    return data
 
 
 def _print_calls(result: dict[str, Any]) -> None:
@@ -75,7 +48,7 @@ def _print_calls(result: dict[str, Any]) -> None:
         stdout.print(f"\n[bold]callees[/] ({len(result['callees'])})")
         for e in result["callees"]:
             if e["targets"]:
-                where = ", ".join(f"{display_path(t['path'])}:{t['line']}" for t in e["targets"])
+                where = ", ".join(f"{display_path(t['path'])}:{t['line']}" for t in e["targets"][:3])
             else:
                 where = "ambiguous" if e["ambiguous"] else "outside the workspace"
             stdout.print(f"  :{e['line']}  [bold]{escape(e['callee'])}[/]  [dim]{escape(where)}[/]")

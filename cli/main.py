@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "gateway": "nexus.cli.gateway:gateway",
     "users": "nexus.cli.users:users",
     "dap": "nexus.cli.dap:dap",
+    "api": "nexus.cli.api:api",
 }
 
 

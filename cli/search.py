@@ -1,4 +1,4 @@
-"""`nexus search QUERY`: ranked code (chunk) search, symbol search or file search."""
+"""`nexus search QUERY`: ranked code (chunk) search, symbol search or file search (the ``search`` operation)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from nexus.engine import NexusError, SymbolHit, TextHit, Workspace
-
 from .common import display_path, print_json, stdout, workspace
 from .index import run_index
+from .operations import call_operation
 
 
 @click.command()
@@ -28,15 +27,9 @@ def search(query: str, root: str, mode: str | None, languages: tuple[str, ...], 
     with workspace(root) as ws:
         if not ws.status().indexed:
             run_index(ws)
-        try:
-            if mode == "symbols":
-                results = [_symbol_json(h) for h in ws.search_symbols(query, limit, languages, kinds)]
-            elif mode == "files":
-                results = _files(ws, query, limit, languages)
-            else:
-                results = [_text_json(h) for h in ws.search_text(query, limit, languages)]
-        except NexusError as exc:
-            raise click.ClickException(str(exc)) from exc
+    payload = {"query": query, "mode": mode or "text", "limit": limit, "languages": list(languages),
+               "kinds": list(kinds)}
+    results: list[dict[str, Any]] = call_operation(root, "search", payload)["hits"]
     if as_json:
         print_json(results)
         return
@@ -52,36 +45,3 @@ def search(query: str, root: str, mode: str | None, languages: tuple[str, ...], 
             stdout.print(f"{where}  [dim]{escape(row['symbol'])}[/]  ({row['score']:.2f})")
         else:
             stdout.print(f"{where}-{row['endLine']}  [bold]{escape(row['symbol'])}[/]  [dim]{escape(row['preview'])}[/]")
-
-
-def _symbol_json(hit: SymbolHit) -> dict[str, Any]:
-    return {"path": hit.path, "line": hit.line + 1, "column": hit.col + 1, "name": hit.name, "kind": hit.kind,
-            "container": hit.container, "signature": hit.signature, "language": hit.language, "score": hit.score}
-
-
-def _text_json(hit: TextHit) -> dict[str, Any]:
-    return {"path": hit.path, "line": hit.line + 1, "endLine": hit.end_line + 1, "symbol": hit.symbol,
-            "language": hit.language, "score": hit.score, "preview": hit.preview}
-
-
-def _files(ws: Workspace, query: str, limit: int, languages: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Files by fused rank (BM25 chunks, symbol matches, code graph, recency; see nexus.engine.retrieval)."""
-    from nexus.engine.languages import expand_language
-    from nexus.engine.retrieval import RetrievalQuery, Retriever
-
-    try:
-        grammars = {g for name in languages for g in expand_language(name)}
-    except ValueError as exc:
-        raise NexusError(str(exc)) from exc
-    out = []
-    for hit in Retriever(ws).rank_files(RetrievalQuery(query), limit * 5):
-        if not {"bm25", "symbols", "uses"} & hit.ranks.keys():
-            continue  # ranked by the graph or recency alone: no evidence it matches the query
-        info = ws.file_info(hit.path)
-        if info is None or (grammars and info.language not in grammars):
-            continue
-        out.append({"path": hit.path, "line": hit.line + 1, "score": hit.score, "language": info.language,
-                    "symbol": "", "signals": hit.ranks})
-        if len(out) >= limit:
-            break
-    return out

@@ -1,5 +1,5 @@
 """The WebSocket gateway for non-editor clients (``nexus gateway``): JWT auth, roles, rate limits,
-streaming replies. The message protocol itself is :mod:`nexus.gateway.protocol` (transport-agnostic,
+streaming replies. The message protocol itself is :mod:`nexus.services.wire` (transport-agnostic,
 reused by the Jupyter extension)."""
 
 from __future__ import annotations

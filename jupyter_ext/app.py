@@ -13,7 +13,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Dict, Float, Int, Unicode
 
-from nexus.gateway.protocol import SessionLimits
+from nexus.services.wire import SessionLimits
 
 from .handlers import HANDLERS
 from .services import Limits, NexusServices

@@ -23,12 +23,10 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from nexus.engine.errors import NexusError
-from nexus.gateway.handlers._providers import provider_error
-from nexus.gateway.protocol import ErrorCode, GatewayError, Identity, Request, Role
-from nexus.gateway.protocol.messages import as_gateway_error
+from nexus.services.wire import ErrorCode, GatewayError, Identity, Role
+from nexus.services.wire.messages import as_gateway_error
 
-from .services import add_kernel_context, call_once
-from .variables import kernel_variables
+from .services import call_once
 
 if TYPE_CHECKING:
     from .services import NexusServices
@@ -147,10 +145,6 @@ def _reason(exc: BaseException) -> str:
 
 
 def _translate(exc: NexusError) -> GatewayError:
-    from nexus.engine.providers import ProviderError
-
-    if isinstance(exc, ProviderError):
-        return provider_error(exc)
     err = as_gateway_error(exc, None)
     assert err is not None  # every NexusError has a code
     return err
@@ -166,8 +160,7 @@ class StatusHandler(NexusAPIHandler):
         nexus = self.nexus
         index: dict[str, Any]
         try:
-            ws = await nexus.workspace.get()
-            index = (await asyncio.to_thread(ws.status)).to_json()
+            index = await self.call("index:status", {})
         except NexusError as exc:
             index = {"indexed": False, "error": str(exc)}
         router = nexus.providers
@@ -255,7 +248,7 @@ class VariablesHandler(NexusAPIHandler):
             timeout = -1.0
         if not 0.1 <= timeout <= 120:
             raise GatewayError(ErrorCode.BAD_REQUEST, "timeout must be a number of seconds from 0.1 to 120")
-        return await kernel_variables(self.nexus.executor, kernel_id, timeout)
+        return await self.call("kernel:variables", {"kernelId": kernel_id, "timeout": timeout})
 
 
 class ProcessorHandler(NexusAPIHandler):
@@ -265,15 +258,7 @@ class ProcessorHandler(NexusAPIHandler):
         await self.respond(self.process(provider))
 
     async def process(self, provider: str) -> Any:
-        from nexus.engine.providers import run_processor
-
-        body = self.json_body()
-        router = self.nexus.providers
-        if router is None:
-            raise GatewayError(ErrorCode.UNAVAILABLE, self.nexus.providers_problem or "AI is not available")
-        if body.get("kernelId") is not None:
-            body = dict((await add_kernel_context(Request("processor", "rest", body), self.nexus.executor)).payload)
-        return await run_processor(router, provider, body)
+        return await self.call("processor:run", {**self.json_body(), "processor": provider})
 
 
 class ChainHandler(NexusAPIHandler):
@@ -296,8 +281,6 @@ class ContextCreateHandler(NexusAPIHandler):
         await self.respond(self.create())
 
     async def create(self) -> Any:
-        from nexus.gateway.handlers.context_create import create_context
-
         limit = self.request.headers.get("X-Context-Size")
         max_tokens = None
         if limit is not None:
@@ -315,7 +298,9 @@ class ContextCreateHandler(NexusAPIHandler):
             payload: dict[str, Any] = {"content": content, "metadata": metadata}
         else:
             payload = self.json_body()
-        return await create_context(self.nexus.workspace, payload, max_tokens)
+        if max_tokens is not None:
+            payload["maxTokens"] = max_tokens
+        return await self.call("context:create", payload)
 
 
 class ContextHandler(NexusAPIHandler):
@@ -328,18 +313,15 @@ class ContextHandler(NexusAPIHandler):
         await self.respond(self.read(context_id))
 
     async def read(self, context_id: str) -> Any:
-        store = await self.nexus.workspace.contexts()
-        info = await asyncio.to_thread(store.get, context_id)
-        body: dict[str, Any] = info.to_json()
+        payload: dict[str, Any] = {"contextId": context_id,
+                                   "text": self.get_query_argument("text", "") in ("1", "true")}
         page = self.get_query_argument("page", None)
         if page is not None:
             size = self.get_query_argument("pageSize", "50")
             if not page.isdigit() or not size.isdigit() or not 1 <= int(size) <= 1000:
                 raise GatewayError(ErrorCode.BAD_REQUEST, "page must be >= 0 and pageSize 1-1000")
-            body["page"] = await asyncio.to_thread(store.page, context_id, int(page), int(size))
-        if self.get_query_argument("text", "") in ("1", "true"):
-            body["text"] = await asyncio.to_thread(store.text, context_id)
-        return body
+            payload.update(page=int(page), pageSize=int(size))
+        return await self.call("context:get", payload)
 
 
 class GraphHandler(NexusAPIHandler):
@@ -358,37 +340,14 @@ class GraphHandler(NexusAPIHandler):
         limit = self.get_query_argument("limit", "200")
         if not limit.isdigit() or not 1 <= int(limit) <= 100_000:
             raise GatewayError(ErrorCode.BAD_REQUEST, "limit must be a whole number from 1 to 100000")
-        handle = self.nexus.workspace
-        ws = await handle.get()
-        if not await asyncio.to_thread(handle.fresh, ws):
-            raise GatewayError(ErrorCode.UNAVAILABLE, f"{handle.root} has no index yet: POST nexus/api/index "
-                               f"(or run `nexus index {handle.root}`), then ask again")
-        return await asyncio.to_thread(graph_json, ws, symbol, mode, int(limit))
-
-
-def graph_json(ws: Any, symbol: str, mode: str | None, limit: int) -> dict[str, Any]:
-    from nexus.engine.graph import CodeGraph
-
-    code = CodeGraph(ws)
-    if mode == "imports":
-        paths = [ws.relative(symbol)] if ws.file_info(symbol) is not None else \
-            list(dict.fromkeys(d.path for d in code.require(symbol)))
-        return {"symbol": symbol, "files": [
-            {"path": path, "imports": [e.to_json() for e in code.imports(path)],
-             "importers": [e.to_json() for e in code.importers(path)[:limit]]} for path in paths]}
-    out: dict[str, Any] = {"symbol": symbol, "definitions": [d.to_json() for d in code.require(symbol)]}
-    if mode in (None, "callers"):
-        out["callers"] = [e.to_json() for e in code.callers(symbol, limit)]
-    if mode in (None, "callees"):
-        out["callees"] = [e.to_json() for e in code.callees(symbol)[:limit]]
-    return out
+        return await self.call("graph:query", {"symbol": symbol, "mode": mode, "limit": int(limit)})
 
 
 class IndexHandler(NexusAPIHandler):
     @web.authenticated
     @authorized("write")
     async def post(self) -> None:
-        await self.respond(self.nexus.index())
+        await self.respond(self.call("index:run", {}))
 
 
 HANDLERS: list[tuple[str, type[web.RequestHandler]]] = [

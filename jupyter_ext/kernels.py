@@ -28,10 +28,10 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 
 from nexus.engine.errors import NotFoundError
-from nexus.gateway.handlers.ide_execute import ExecuteRequest
-from nexus.gateway.protocol import ErrorCode, GatewayError
 from nexus.kernels import AttachedKernel, KernelError, OutputLimits, StreamEvent, UnknownLanguageError, stream_code
 from nexus.kernels.languages import resolve
+from nexus.services.ops.execute import ExecuteRequest
+from nexus.services.wire import ErrorCode, GatewayError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class NoSuchKernelError(NotFoundError):
 
 
 class JupyterExecutor:
-    """The extension's :class:`~nexus.gateway.handlers.ide_execute.Executor`."""
+    """The extension's :class:`~nexus.services.ops.execute.Executor`."""
 
     def __init__(self, kernel_manager: Any, kernel_spec_manager: Any, *, default_timeout: float,
                  max_timeout: float, output_limits: OutputLimits, interrupt_grace: float = 3.0,

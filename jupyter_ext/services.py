@@ -1,9 +1,9 @@
-"""What the extension's handlers share: the workspace index, the AI providers, the executor on
-jupyter-server's kernel manager, and the gateway's message protocol (registry + dispatcher).
+"""What the extension's handlers share: the operations' backends (the workspace index, the AI providers,
+the executor on jupyter-server's kernel manager, notebook kernel variables) and the WebSocket protocol.
 
-The REST endpoints and the WebSocket serve the *same* message handlers (``nexus.gateway.handlers``): a
-WebSocket frame goes through the dispatcher, a REST request calls the handler once (:func:`call_once`) and
-answers with its last reply. Payload validation, error codes and reply shapes therefore cannot differ
+The REST endpoints and the WebSocket serve the *same* operations (``nexus.services``) as the gateway: a
+WebSocket frame goes through the dispatcher, a REST request calls the operation once (:func:`call_once`)
+and answers with its last reply. Payload validation, error codes and reply shapes therefore cannot differ
 between the gateway, the extension's WebSocket and its REST API.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import importlib.util
 import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -20,35 +19,26 @@ from typing import TYPE_CHECKING, Any
 
 from nexus.engine.config import Settings, load_settings
 from nexus.engine.errors import ConfigError
-from nexus.gateway.handlers import (
-    ai_chat,
-    context_create,
-    context_stream,
-    files_read,
-    ide_execute,
-    ping,
-    processor_chain,
-    search_query,
-)
-from nexus.gateway.metrics import GatewayMetrics
-from nexus.gateway.protocol import (
+from nexus.kernels import kernel_settings
+from nexus.services import Backends, Identity, WorkspaceHandle
+from nexus.services import Registry as Operations
+from nexus.services.wire import (
     Context,
     Dispatcher,
     ErrorCode,
     GatewayError,
     Handler,
-    Identity,
     Registry,
     Reply,
     Request,
     Role,
     SessionLimits,
+    ping,
+    register_operations,
 )
-from nexus.gateway.workspace import WorkspaceHandle
-from nexus.kernels import kernel_settings
 
 from .kernels import JupyterExecutor
-from .variables import describe, kernel_variables
+from .variables import kernel_variables
 
 if TYPE_CHECKING:
     from nexus.engine.providers import ProviderRouter
@@ -75,15 +65,16 @@ class NexusServices:
         self.settings = settings
         self.executor = executor
         self.limits = limits
-        self.providers = providers
-        self.providers_problem = providers_problem
-        self.workspace = WorkspaceHandle(root, settings)
-        self.metrics = GatewayMetrics()
+
+        async def variables(kernel_id: str, timeout: float) -> dict[str, Any]:
+            return await kernel_variables(executor, kernel_id, timeout)
+
+        self.backends = Backends.open(root, settings, providers=False, executor=executor, variables=variables)
+        self.backends.providers, self.backends.providers_problem = providers, providers_problem
+        self.workspace = self.backends.workspace
+        self.operations = Operations.default()
         self.registry = build_registry(self)
-        self.dispatcher = Dispatcher(self.registry, limits=limits.session, observer=self.metrics)
-        self.metrics.connections.set_function(lambda: len(self.dispatcher.sessions))
-        self.metrics.active_kernels.set_function(lambda: executor.running)
-        self._indexing = asyncio.Lock()
+        self.dispatcher = Dispatcher(self.registry, limits=limits.session)
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -123,17 +114,13 @@ class NexusServices:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def index(self) -> dict[str, Any]:
-        """Build or update the workspace index (one run at a time); returns the summary's JSON."""
-        from nexus.engine.errors import IndexLockedError
+    @property
+    def providers(self) -> ProviderRouter | None:
+        return self.backends.providers
 
-        ws = await self.workspace.get()
-        async with self._indexing:
-            try:
-                summary = await asyncio.to_thread(ws.index)
-            except IndexLockedError as exc:  # `nexus index` or a language server is writing it now
-                raise GatewayError(ErrorCode.BUSY, str(exc)) from exc
-        return summary.to_json()
+    @property
+    def providers_problem(self) -> str | None:
+        return self.backends.providers_problem
 
     async def aclose(self) -> None:
         for session in list(self.dispatcher.sessions):
@@ -145,10 +132,7 @@ class NexusServices:
             self._sweeper.cancel()
         if self._background:
             await asyncio.wait(list(self._background), timeout=5)
-        if self.providers is not None:
-            await self.providers.aclose()
-        await self.executor.close()
-        self.workspace.close()
+        await self.backends.aclose()
 
 
 def merged_settings(root: Path, overrides: Mapping[str, Any]) -> Settings:
@@ -171,29 +155,12 @@ def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
 
 
 def build_registry(services: NexusServices) -> Registry:
+    """``ping`` and every operation, the same routes the gateway has (``ide:execute`` also reaches a
+    notebook's kernel by ``kernelId``; ``ai:chat`` also sees a notebook kernel's variables)."""
     registry = Registry()
-    registry.register(ping.TYPE, ping.ping, min_role=Role.VIEWER)
-    registry.register(files_read.TYPE, files_read.make_handler(services.root), min_role=Role.VIEWER)
-    if importlib.util.find_spec("nexus.engine.workspace") is not None:
-        registry.register(search_query.TYPE, with_notebook_cells(search_query.make_handler(services.workspace),
-                                                                 services.workspace),
-                          min_role=search_query.MIN_ROLE)
-    else:
-        registry.register_unavailable(search_query.TYPE, search_query.FEATURE, min_role=search_query.MIN_ROLE)
-    registry.register(ide_execute.TYPE, ide_execute.make_handler(services.executor), min_role=ide_execute.MIN_ROLE)
-    if services.providers is None:
-        for module in (ai_chat, processor_chain):
-            registry.register_unavailable(module.TYPE, module.FEATURE, min_role=module.MIN_ROLE,
-                                          reason=services.providers_problem)
-    else:
-        chat = ai_chat.make_handler(services.providers, services.metrics, services.workspace)
-        registry.register(ai_chat.TYPE, with_kernel_variables(chat, services.executor), min_role=ai_chat.MIN_ROLE)
-        registry.register(processor_chain.TYPE, processor_chain.make_handler(services.providers, services.metrics),
-                          min_role=processor_chain.MIN_ROLE)
-    registry.register(context_create.TYPE, context_create.make_handler(services.workspace),
-                      min_role=context_create.MIN_ROLE)
-    registry.register(context_stream.TYPE, context_stream.make_handler(services.workspace),
-                      min_role=context_stream.MIN_ROLE)
+    registry.register("ping", ping, min_role=Role.VIEWER)
+    register_operations(registry, services.operations, services.backends,
+                        wrap={"search": lambda handler: with_notebook_cells(handler, services.workspace)})
     return registry
 
 
@@ -222,33 +189,6 @@ def with_notebook_cells(handler: Handler, handle: WorkspaceHandle) -> Handler:
 
 def _file_infos(ws: Any, paths: set[str]) -> dict[str, Any]:
     return {path: ws.file_info(path) for path in paths}
-
-
-def with_kernel_variables(handler: Handler, executor: JupyterExecutor) -> Handler:
-    """``ai:chat`` with ``kernelId``: the live kernel's variables join the system prompt."""
-
-    async def chat(request: Request, ctx: Context) -> AsyncIterator[Reply]:
-        kernel_id = request.payload.get("kernelId")
-        if kernel_id is not None:
-            request = await add_kernel_context(request, executor)
-        async for reply in handler(request, ctx):
-            yield reply
-
-    return chat
-
-
-async def add_kernel_context(request: Request, executor: JupyterExecutor) -> Request:
-    """``request`` without ``kernelId`` and with the kernel's variables appended to ``system``."""
-    kernel_id = request.text("kernelId", max_length=128)
-    system = request.payload.get("system")
-    if system is not None and not isinstance(system, str):
-        raise request.invalid("payload.system must be a string")
-    variables = await kernel_variables(executor, kernel_id)
-    note = ("The user's live Jupyter kernel (" + variables["language"] + ") holds these variables:\n"
-            + (describe(variables) or "(none)"))
-    payload = {k: v for k, v in request.payload.items() if k != "kernelId"}
-    payload["system"] = f"{system}\n\n{note}" if system else note
-    return Request(request.type, request.id, payload)
 
 
 @dataclasses.dataclass(slots=True)

@@ -4,7 +4,7 @@ The connection is authenticated by Jupyter (token, cookie, or whatever identity 
 uses) and its role comes from Jupyter's authoriser on the ``nexus`` resource: ``execute`` permission makes
 a developer (``ide:execute``, ``ai:chat``, ``processor:chain``, ``context:*``), ``read`` a viewer (``ping``,
 ``files:read``, ``search:query``); neither is refused with 403 at the handshake. Everything after the
-handshake is :mod:`nexus.gateway.protocol`: the same dispatcher, limits and error codes as the gateway.
+handshake is :mod:`nexus.services.wire`: the same dispatcher, limits and error codes as the gateway.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from nexus.gateway.protocol import ConnectionGone, Identity, Role, Session
+from nexus.services.wire import ConnectionGone, Identity, Role, Session
 
 from .handlers import AUTH_RESOURCE
 

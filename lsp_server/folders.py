@@ -22,6 +22,7 @@ from typing import Any
 from nexus.engine import IndexLockedError, NexusError, Progress, Workspace
 from nexus.engine.jedi_process import JediProcess
 from nexus.engine.python_semantics import PythonSemantics, PythonSettings
+from nexus.services import Backends, WorkspaceHandle
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Folder:
     _thread: threading.Thread | None = field(default=None, repr=False)
     _again: bool = False
     _waiters: list[Future[dict[str, Any]]] = field(default_factory=list, repr=False)  # for the next run
+    _backends: Backends | None = field(default=None, repr=False)
 
     def python(self, process: JediProcess | None = None) -> PythonSemantics | None:
         """jedi for this folder (in ``process``, shared with the other folders), set up on first use;
@@ -59,6 +61,14 @@ class Folder:
                 self._python_error = str(exc)
                 log.error("python semantics unavailable for %s: %s", self.root, exc)
         return self._python
+
+    def backends(self) -> Backends | None:
+        """The operations' backends over this folder's open index (None until it is open)."""
+        if self.ws is None:
+            return None
+        if self._backends is None or self._backends.workspace.opened is not self.ws:
+            self._backends = Backends(self.root, self.ws.settings, WorkspaceHandle.attached(self.ws))
+        return self._backends
 
     def status(self) -> dict[str, object]:
         out: dict[str, object] = {"uri": self.uri, "root": str(self.root), "state": self.state,

@@ -38,7 +38,7 @@ T = TypeVar("T")
 FEATURES = (
     "lifecycle", "sync", "watch", "diagnostics", "completion", "hover", "signature_help", "definition",
     "references", "highlight", "rename", "document_symbols", "workspace_symbols", "folding", "selection",
-    "search", "reindex", "status", "chat", "code_actions", "inline_completion", "run",
+    "search", "reindex", "status", "chat", "code_actions", "inline_completion", "run", "operations",
 )
 
 

@@ -1,21 +1,17 @@
-"""``ping`` -> ``pong``: the cheapest authenticated round trip (liveness checks, the benchmark)."""
+"""``ping`` -> ``pong``: the shared protocol's liveness round trip (``nexus.services.wire.ping``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from ..protocol import Context, Registry, Reply, Request, Role
+from nexus.services.wire import ping
+
+from ..protocol import Registry, Role
 
 if TYPE_CHECKING:
     from . import Services
 
 TYPE = "ping"
-PONG = Reply("pong", {})
-
-
-async def ping(request: Request, ctx: Context) -> AsyncIterator[Reply]:
-    yield PONG
 
 
 def register(registry: Registry, services: Services) -> None:

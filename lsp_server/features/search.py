@@ -1,4 +1,4 @@
-"""``nexus/search``: text, symbol or file search over every folder, for the editor clients.
+"""``nexus/search``: the ``search`` operation over every folder, for the editor clients.
 
 Params ``{query, mode: "text"|"symbols"|"files", limit?, languages?}``; result: a list of
 ``{uri, range, name?, kind?, preview?, score}``, best first.
@@ -11,74 +11,70 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from nexus.engine.errors import NexusError
 from nexus.engine.model import Span
-from nexus.engine.search.names import fuzzy_score
+from nexus.services import Call, ErrorCode, OperationError, Registry
 
 from ..server import NexusServer
 from .workspace_symbols import _lines
 
 METHOD = "nexus/search"
-MODES = ("text", "symbols", "files")
+OPERATIONS = Registry.default()
 
 
 def register(server: NexusServer) -> None:
     @server.feature(METHOD)
     async def nexus_search(ls: NexusServer, params: Any) -> list[dict[str, Any]]:
         args = _params(params)
-        query = args.get("query")
-        mode = args.get("mode", "text")
-        limit = args.get("limit", 50)
-        languages = args.get("languages") or []
-        if not isinstance(query, str) or mode not in MODES or not isinstance(limit, int) or limit < 1 \
-                or not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
-            raise JsonRpcInvalidParams(message="nexus/search expects {query: string, mode: 'text'|'symbols'|"
-                                               "'files', limit?: positive integer, languages?: string[]}")
-        try:
-            return await ls.offload(search, ls, query, mode, min(limit, 1000), tuple(languages))
-        except NexusError as exc:
-            raise JsonRpcInvalidParams(message=str(exc)) from exc
+        out: list[dict[str, Any]] = []
+        for folder in ls.folders:
+            backends = folder.backends()
+            if backends is None:
+                continue
+            try:
+                found = await OPERATIONS.result("search", args, Call(backends))
+            except OperationError as exc:
+                if exc.code is ErrorCode.UNAVAILABLE:  # this folder's index is still being built
+                    continue
+                raise JsonRpcInvalidParams(message=f"nexus/search expects {{query: string, mode: 'text'|'symbols'|"
+                                                   f"'files', limit?, languages?}}: {exc.message}") from exc
+            out += await ls.offload(_lsp_hits, ls, folder, args.get("mode", "text"), found["hits"])
+        out.sort(key=lambda item: -item["score"])
+        return out[:int(args.get("limit", 50))]
 
 
 def _params(params: Any) -> dict[str, Any]:
     if isinstance(params, dict):
-        return params
-    if params is None:
-        return {}
-    return {k: getattr(params, k) for k in ("query", "mode", "limit", "languages") if hasattr(params, k)}
+        found = dict(params)
+    elif params is None:
+        found = {}
+    else:
+        found = {k: getattr(params, k) for k in ("query", "mode", "limit", "languages") if hasattr(params, k)}
+    found.setdefault("limit", 50)
+    return found
 
 
-def search(ls: NexusServer, query: str, mode: str, limit: int, languages: tuple[str, ...]) -> list[dict[str, Any]]:
+def _lsp_hits(ls: NexusServer, folder: Any, mode: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The operation's hits (1-based lines, byte columns) as LSP locations in the client's encoding."""
     out: list[dict[str, Any]] = []
     maps: dict = {}  # type: ignore[type-arg]
-    for folder in ls.folders:
-        ws = folder.ws
-        if ws is None:
-            continue
+    for hit in hits:
+        uri = (folder.root / hit["path"]).as_uri()
+        line = hit["line"] - 1
         if mode == "symbols":
-            for hit in ws.search_symbols(query, limit=limit, languages=languages):
-                lines = _lines(ls, folder, hit.path, maps)
-                span = Span(hit.line, hit.col, hit.line, hit.col + len(hit.name.encode("utf-8")))
-                out.append({"uri": (folder.root / hit.path).as_uri(), "range": _range(lines, span),
-                            "name": hit.name, "kind": hit.kind, "container": hit.container,
-                            "preview": hit.signature, "score": hit.score})
+            column = hit["column"] - 1
+            span = Span(line, column, line, column + len(hit["name"].encode("utf-8")))
+            out.append({"uri": uri, "range": _range(_lines(ls, folder, hit["path"], maps), span), "name": hit["name"],
+                        "kind": hit["kind"], "container": hit["container"], "preview": hit["signature"],
+                        "score": hit["score"]})
         elif mode == "text":
-            for hit in ws.search_text(query, limit=limit, languages=languages):
-                lines = _lines(ls, folder, hit.path, maps)
-                out.append({"uri": (folder.root / hit.path).as_uri(),
-                            "range": _range(lines, Span(hit.line, 0, hit.end_line + 1, 0)),
-                            "name": hit.symbol or None, "preview": hit.preview, "score": hit.score})
+            span = Span(line, 0, hit["endLine"], 0)
+            out.append({"uri": uri, "range": _range(_lines(ls, folder, hit["path"], maps), span),
+                        "name": hit["symbol"] or None, "preview": hit["preview"], "score": hit["score"]})
         else:
-            for info in ws.files():
-                if languages and info.language not in languages:
-                    continue
-                score = fuzzy_score(query, info.path) if query else 1.0
-                if score > 0:
-                    zero = types.Range(types.Position(0, 0), types.Position(0, 0))
-                    out.append({"uri": (folder.root / info.path).as_uri(), "range": _json_range(zero),
-                                "name": info.path, "kind": "file", "score": round(score, 3)})
-    out.sort(key=lambda item: -item["score"])
-    return out[:limit]
+            zero = types.Range(types.Position(line, 0), types.Position(line, 0))
+            out.append({"uri": uri, "range": _json_range(zero), "name": hit["path"], "kind": "file",
+                        "score": hit["score"]})
+    return out
 
 
 def _range(lines, span: Span) -> dict[str, Any]:  # type: ignore[no-untyped-def]

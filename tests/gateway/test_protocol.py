@@ -29,7 +29,7 @@ from nexus.gateway.protocol import (
     parse_request,
 )
 
-PROTOCOL_DIR = Path(__file__).resolve().parents[2] / "gateway" / "protocol"
+PROTOCOL_DIR = Path(__file__).resolve().parents[2] / "services" / "wire"
 
 
 class MemoryTransport:
@@ -175,7 +175,7 @@ async def test_streaming_replies_arrive_in_order_and_errors_are_mapped(caplog: p
     assert [await transport.next() for _ in range(4)] == [
         {"type": "test:chunk", "id": "s", "data": 0}, {"type": "test:chunk", "id": "s", "data": 1},
         {"type": "test:chunk", "id": "s", "data": 2}, {"type": "test:end", "id": "s", "data": {"n": 3}}]
-    with caplog.at_level(logging.ERROR, logger="nexus.gateway.protocol.session"):
+    with caplog.at_level(logging.ERROR, logger="nexus.services.wire.session"):
         for kind, code in [("t:missing", "not_found"), ("t:outside", "invalid_path"), ("t:buggy", "internal")]:
             await session.receive(json.dumps({"type": kind, "id": kind}))
             reply = await transport.next()

@@ -87,7 +87,9 @@ async def test_ai_chat_streams_deltas_then_usage(start: Start, router: ProviderR
         assert [(r["type"], r["id"]) for r in replies] == [("ai:delta", chat_id)] * 3 + [("ai:done", chat_id)]
         assert "".join(r["data"]["text"] for r in replies[:3]) == "Hello there"
         done = replies[3]["data"]
-        assert done["response"] == "Hello there" and done["receipt"] is None
+        # grounded on every face: the receipt is always there, and says why it is empty here
+        assert done["response"] == "Hello there" and done["receipt"]["pieces"] == []
+        assert "no index" in done["receipt"]["note"]
         assert done["usage"]["provider"] == "anthropic" and done["usage"]["outputTokens"] > 0
         assert fake_llm.requests[-1].prompt_text == "Say hello"
         assert gw.metrics.tokens_used.get("anthropic", "output") == done["usage"]["outputTokens"]
@@ -156,3 +158,20 @@ async def test_processor_chain_runs_each_step(start: Start, router: ProviderRout
         assert gw.metrics.tokens_used.get("openai", "output") > 0
         bad = await c.request("processor:chain", {"processors": [], "prompt": "x"})
         assert error_code(bad) == "bad_request" and "processors" in bad["data"]["message"]
+
+
+async def test_ai_chat_is_grounded_in_the_indexed_workspace(start: Start, router: ProviderRouter, project: Path,
+                                                            fake_llm: FakeLLM) -> None:  # noqa: F811
+    """The gateway's ai:chat answers from the workspace as `nexus ask` and the LSP's nexus/chat do."""
+    index(project)
+    fake_llm.script("anthropic", Reply(chunks=("It is in src/config.py",)))
+    async with start(providers=router) as gw, client(gw, "dave") as c:
+        chat_id = await c.send("ai:chat", {"prompt": "where is get_config defined and what does it read?"})
+        replies = [await c.recv() for _ in range(2)]
+    assert [(r["type"], r["id"]) for r in replies] == [("ai:delta", chat_id), ("ai:done", chat_id)]
+    receipt = replies[1]["data"]["receipt"]
+    assert "src/config.py" in {piece["path"] for piece in receipt["pieces"]}, receipt
+    assert receipt["tokenCount"] > 0 and all(p["startLine"] >= 1 for p in receipt["pieces"])
+    system = fake_llm.requests[-1].json.get("system")
+    system_text = system if isinstance(system, str) else json.dumps(system)
+    assert "def get_config" in system_text and "<workspace_context>" in system_text

@@ -1,4 +1,4 @@
-"""The gateway's message shapes, identical over any WebSocket (``websockets`` in the gateway, tornado's in
+"""The WebSocket message shapes, identical over any socket (``websockets`` in the gateway, tornado's in
 the Jupyter extension).
 
     in:     {"type": "files:read", "id": "7", "payload": {"path": "src/app.py"}}
@@ -15,14 +15,17 @@ standard library both ways, which matters on the event loop (a 4 MB file encodes
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 from collections.abc import Mapping
 from typing import Any, TypeAlias, TypeGuard
 
 import orjson
 
-from nexus.engine.errors import ConfigError, NexusError, NotFoundError, UnavailableError, WorkspaceError
+from nexus.engine.errors import NexusError
+
+from ..errors import ErrorCode, OperationError, translate
+from ..identity import Identity as Identity
+from ..identity import Role as Role
 
 RequestId: TypeAlias = "str | int"
 
@@ -32,73 +35,17 @@ TYPE_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}(?::[a-z][a-z0-9_-]{0,31}){0,3}
 RESERVED_TYPES = frozenset({"cancel", "error"})
 
 
-class Role(enum.IntEnum):
-    """Who may send what: each role may do everything the roles below it may."""
-
-    VIEWER = 1
-    DEVELOPER = 2
-    ADMIN = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, name: str) -> Role:
-        """Raises ValueError naming the valid roles."""
-        try:
-            return cls[name.strip().upper()]
-        except KeyError:
-            valid = ", ".join(r.label for r in cls)
-            raise ValueError(f"unknown role {name!r}; valid roles: {valid}") from None
-
-
-class ErrorCode(enum.StrEnum):
-    """The ``code`` of an error message; clients branch on these, so they never change meaning."""
-
-    BAD_REQUEST = "bad_request"          # not JSON, wrong shape, invalid payload field
-    UNKNOWN_TYPE = "unknown_type"        # no such message type
-    UNAUTHENTICATED = "unauthenticated"  # no identity yet: auth:login or connect with a token
-    TOKEN_EXPIRED = "token_expired"      # the session's token expired: auth:login again
-    BAD_CREDENTIALS = "bad_credentials"  # auth:login with an unknown user or a wrong password
-    FORBIDDEN = "forbidden"              # the role does not allow this type
-    RATE_LIMITED = "rate_limited"        # data.retryAfter says when to try again (seconds)
-    BUSY = "busy"                        # too many requests in flight on this connection
-    TOO_MANY_CONNECTIONS = "too_many_connections"  # auth:login: that user has max_connections_per_user open
-    DUPLICATE_ID = "duplicate_id"        # an in-flight request already has this id
-    UNAVAILABLE = "unavailable"          # the feature is not in this build or not configured
-    NOT_FOUND = "not_found"
-    INVALID_PATH = "invalid_path"        # outside the workspace, binary, too large, not a file
-    CANCELLED = "cancelled"              # by `cancel`, or by shutdown
-    SHUTTING_DOWN = "shutting_down"
-    FAILED = "failed"                    # a deliberate error from a subsystem (message says why)
-    INTERNAL = "internal"                # a bug: logged with its traceback on the server
-
-
-class GatewayError(NexusError):
-    """An error that becomes one ``error`` message; ``extra`` fields join ``code`` and ``message``."""
+class GatewayError(OperationError):
+    """An operation error on its way to one ``error`` message, with the request's id once known."""
 
     def __init__(self, code: ErrorCode, message: str, *, request_id: RequestId | None = None,
                  **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message, **extra)
         self.request_id = request_id
-        self.extra = extra
 
 
 class ConnectionGone(NexusError):
     """The peer closed the connection, or was disconnected for not reading: nothing more can be sent."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Identity:
-    """Who is on a connection: from a verified token or a successful ``auth:login``."""
-
-    user: str
-    role: Role
-    expires_at: float | None = None  # UNIX time; None for identities the host vouches for
-    authenticated_at: float | None = None  # UNIX time the password was checked; refreshes keep it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -200,14 +147,7 @@ def as_gateway_error(exc: BaseException, request_id: RequestId | None) -> Gatewa
         if exc.request_id is None:
             exc.request_id = request_id
         return exc
-    codes: tuple[tuple[type[NexusError], ErrorCode], ...] = (
-        (NotFoundError, ErrorCode.NOT_FOUND),
-        (WorkspaceError, ErrorCode.INVALID_PATH),
-        (UnavailableError, ErrorCode.UNAVAILABLE),
-        (ConfigError, ErrorCode.FAILED),
-        (NexusError, ErrorCode.FAILED),
-    )
-    for cls, code in codes:
-        if isinstance(exc, cls):
-            return GatewayError(code, str(exc), request_id=request_id)
-    return None
+    found = translate(exc)
+    if found is None:
+        return None
+    return GatewayError(found.code, found.message, request_id=request_id, **found.extra)
