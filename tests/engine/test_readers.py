@@ -1,0 +1,222 @@
+"""Readers see the last committed index: during a re-index, and right after a writer is killed.
+
+A re-index stages new file versions in LMDB long before Tantivy commits them (at the end of the run,
+or every ``COMMIT_EVERY`` seconds). Readers in other processes must keep finding every symbol that was
+committed before, and `status` must say what is pending. Real LMDB + Tantivy on disk, a generated
+corpus large enough that a re-index takes a second or more, real `nexus index` subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from nexus.engine import Workspace
+
+FILES = 320
+HELPERS = 24  # filler functions per file, so that parsing and indexing cost something
+
+
+def base_names(count: int = FILES) -> list[str]:
+    return [name for i in range(count) for name in (f"base_fn_{i}", f"BaseThing{i}")]
+
+
+def write_corpus(root: Path, stamps: tuple[str, ...] = ()) -> None:
+    """``FILES`` modules, each defining two unique names and calling the next module's function; each
+    stamp changes every file and adds a function to each (later versions keep the earlier ones)."""
+    for i in range(FILES):
+        helpers = "\n".join(
+            f"def helper_{i}_{k}(value, other=None):\n"
+            f"    \"\"\"Helper {k} of module {i}{''.join(stamps)}.\"\"\"\n"
+            f"    total = value * {k} + len(str(other))\n"
+            f"    for step in range({k}):\n        total += step\n    return total\n"
+            for k in range(HELPERS))
+        extra = "".join(f"\ndef stamped_{stamp}_{i}():\n    return {i}\n" for stamp in stamps)
+        (root / f"mod_{i}.py").write_text(
+            f"from mod_{(i + 1) % FILES} import base_fn_{(i + 1) % FILES}\n\n\n"
+            f"def base_fn_{i}(x):\n    return base_fn_{(i + 1) % FILES}(x) if x else {i}\n\n\n"
+            f"class BaseThing{i}:\n    def run(self):\n        return base_fn_{i}(1)\n\n\n"
+            f"{helpers}{extra}")
+
+
+def index_command(root: Path) -> list[str]:
+    return [sys.executable, "-m", "nexus.cli", "index", str(root), "--json"]
+
+
+# A second process reading the index the way `nexus search` or the language server would: every
+# symbol through fuzzy symbol search and exact definitions, some through references and text search,
+# and `status`, until told to stop. Mode "reopen" opens the workspace afresh for every pass (a CLI
+# call); "long" keeps one open (a language server).
+READER = r"""
+import json, sys, time
+from pathlib import Path
+from nexus.engine import Workspace
+
+root, names_file, mode, stop, out = sys.argv[1:6]
+names = json.loads(Path(names_file).read_text())
+misses, samples, passes = [], [], 0
+ws = Workspace.open(root)
+Path(out + ".ready").write_text("")
+while True:
+    last = Path(stop).exists()  # one full pass after the writer is done, then stop
+    if mode == "reopen":
+        ws.close()
+        ws = Workspace.open(root)
+    for index, name in enumerate(names):
+        if index % 40 == 0:
+            state = ws.status()
+            samples.append({"pending": state.pending, "writer": state.writer,
+                            "complete": state.last_commit_complete, "interrupted": state.interrupted})
+        if not any(h.name == name for h in ws.search_symbols(name, 5)):
+            misses.append(["symbols", name, passes])
+        if index % 7 == 0 and not ws.definitions(name):
+            misses.append(["definitions", name, passes])
+        if index % 23 == 0 and name.startswith("base_fn_"):
+            if len({p for p, _r in ws.references(name)}) < 2:
+                misses.append(["references", name, passes])
+            if not any(h.path == "mod_" + name[8:] + ".py" for h in ws.search_text(name, 10)):
+                misses.append(["text", name, passes])
+    passes += 1
+    if last:
+        break
+ws.close()
+Path(out).write_text(json.dumps({"misses": misses[:50], "miss_count": len(misses), "passes": passes,
+                                 "samples": samples}))
+"""
+
+
+def start_reader(tmp: Path, root: Path, names: list[str], mode: str) -> tuple[subprocess.Popen[bytes], Path]:
+    names_file = tmp / "names.json"
+    names_file.write_text(json.dumps(names))
+    out = tmp / f"reader-{mode}.json"
+    process = subprocess.Popen([sys.executable, "-c", READER, str(root), str(names_file), mode,
+                                str(tmp / "stop"), str(out)])
+    deadline = time.monotonic() + 60
+    while not Path(str(out) + ".ready").exists():
+        assert process.poll() is None, "the reader died while starting"
+        assert time.monotonic() < deadline, "the reader did not start"
+        time.sleep(0.05)
+    return process, out
+
+
+def test_concurrent_readers_see_every_committed_symbol_during_a_reindex(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    write_corpus(root)
+    subprocess.run(index_command(root), check=True, capture_output=True, timeout=300)
+    names = base_names()
+    readers = [start_reader(tmp_path, root, names, mode) for mode in ("long", "reopen")]
+    writer_pids: list[int] = []
+    try:
+        for round_number in range(2):  # every file changes in each round, so every version is replaced
+            write_corpus(root, tuple(f"r{r}" for r in range(round_number + 1)))
+            with subprocess.Popen(index_command(root), stdout=subprocess.PIPE, stderr=subprocess.PIPE) as writer:
+                writer_pids.append(writer.pid)
+                # A one-shot `nexus search`, the way a user would run it while the index is updated.
+                while writer.poll() is None:
+                    found = subprocess.run([sys.executable, "-m", "nexus.cli", "search", "--symbols", "--json",
+                                            "--root", str(root), "--limit", "3", "base_fn_7"],
+                                           capture_output=True, text=True, timeout=120)
+                    assert found.returncode == 0, found.stderr
+                    assert "base_fn_7" in [h["name"] for h in json.loads(found.stdout)]
+                out, err = writer.communicate(timeout=300)
+                assert writer.returncode == 0, err
+                summary = json.loads(out)
+                assert summary["parsed"] == FILES
+    finally:
+        (tmp_path / "stop").write_text("")
+        for process, _out in readers:
+            process.wait(timeout=300)
+    for process, out_file in readers:
+        assert process.returncode == 0
+        result = json.loads(out_file.read_text())
+        assert result["miss_count"] == 0, result["misses"]
+        assert result["passes"] >= 2
+        samples = result["samples"]
+        # (c) status is honest while the writer runs: staged work shows as pending, with the writer
+        # named, never as complete or as an interrupted run.
+        busy = [s for s in samples if s["pending"]]
+        assert busy, "the reader never saw a version pending commit: the corpus indexes too fast"
+        for sample in busy:
+            assert sample["writer"] in writer_pids and not sample["complete"] and not sample["interrupted"]
+        assert all(s["pending"] == 0 for s in samples if s["complete"])
+    with Workspace.open(root) as ws:
+        state = ws.status()
+        assert state.pending == 0 and state.last_commit_complete and state.writer is None
+        assert not state.interrupted
+        live, searchable = ws.consistency()
+        assert live == searchable and len(live) == FILES
+        assert [h.name for h in ws.search_symbols("stamped_r1_5", 1)] == ["stamped_r1_5"]
+        assert [h.name for h in ws.search_symbols("stamped_r0_5", 1)] == ["stamped_r0_5"]
+
+
+def check_after_kill(root: Path, committed: list[str]) -> int:
+    """Searches right after a kill (no repair in between); returns how many files were pending."""
+    with Workspace.open(root) as ws:
+        missing = [name for name in committed if not any(h.name == name for h in ws.search_symbols(name, 5))]
+        assert missing == [], f"{len(missing)} committed symbols not found after a kill, e.g. {missing[:5]}"
+        undefined = [name for name in committed[::11] if not ws.definitions(name)]
+        assert undefined == []
+        # Every path LMDB shows readers has its committed version, or its staged one, in Tantivy.
+        searchable = ws.search_index.live_file_ids()
+        with ws.store.read() as reader:
+            staged = reader.staged()
+            for info in reader.files():
+                entry = staged.get(info.path)
+                versions = {info.file_id} | ({entry.version.file_id} if entry and entry.version else set())
+                assert versions & searchable, f"{info.path} has no searchable version"
+        state = ws.status()
+        assert state.writer is None
+        assert state.pending == len(staged)
+        if state.pending:
+            assert state.interrupted and not state.last_commit_complete
+        return state.pending
+
+
+def test_sigkill_during_reindex_then_immediate_searches_find_every_committed_symbol(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    write_corpus(root)
+    started = time.perf_counter()
+    subprocess.run(index_command(root), check=True, capture_output=True, timeout=300)
+    full_run = time.perf_counter() - started
+    committed = base_names()
+    rng = random.Random(20261206)
+    kills = with_pending = 0
+    for round_number in range(6):
+        stamp = f"k{round_number}"
+        write_corpus(root, tuple(f"k{r}" for r in range(round_number + 1)))
+        with subprocess.Popen(index_command(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+            time.sleep(rng.uniform(0.3, 1.0) * full_run)  # the random kill point
+            helpers = psutil.Process(process.pid).children(recursive=True) if process.poll() is None else []
+            finished = process.poll() == 0
+            if not finished:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+            process.wait(timeout=60)
+            psutil.wait_procs(helpers, timeout=20)
+        pending = check_after_kill(root, committed)
+        with_pending += bool(pending)
+        if finished:
+            committed += [f"stamped_{stamp}_{i}" for i in range(0, FILES, 16)]
+        else:
+            # The next writer replays exactly what was pending (no re-parse) and then completes.
+            repaired = subprocess.run(index_command(root), capture_output=True, text=True, timeout=300)
+            assert repaired.returncode == 0, repaired.stderr
+            assert json.loads(repaired.stdout)["repaired"] == pending
+            committed += [f"stamped_{stamp}_{i}" for i in range(0, FILES, 16)]
+            with Workspace.open(root) as ws:
+                state = ws.status()
+                assert state.pending == 0 and state.last_commit_complete and not state.interrupted
+    assert kills >= 3, "the index runs finished before they could be killed"
+    assert with_pending >= 1, "no kill landed between staging and the Tantivy commit"
+    with Workspace.open(root) as ws:
+        live, searchable = ws.consistency()
+        assert live == searchable
