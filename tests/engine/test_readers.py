@@ -11,14 +11,18 @@ from __future__ import annotations
 import json
 import random
 import signal
+import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import msgpack
 import psutil
 
 from nexus.engine import Workspace
+from nexus.engine.graph.queries import CodeGraph
+from nexus.engine.worker import Limits, Outcome, build_version, content_hash
 
 FILES = 320
 HELPERS = 24  # filler functions per file, so that parsing and indexing cost something
@@ -220,3 +224,115 @@ def test_sigkill_during_reindex_then_immediate_searches_find_every_committed_sym
     with Workspace.open(root) as ws:
         live, searchable = ws.consistency()
         assert live == searchable
+
+
+# -- the two crash windows, reached exactly ----------------------------------------------------------
+
+OLD = "def old_name():\n    return 1\n"
+NEW = "def old_name():\n    return 2\n\n\ndef new_name():\n    return helper()\n\n\ndef helper():\n    return 3\n"
+
+
+def stage_then_die(ws: Workspace, rel: str, text: str, *, tantivy_commit: bool) -> None:
+    """What a writer killed before its promotion leaves: a staged version, its documents added (and
+    committed to Tantivy or not), the replaced version's documents deleted; no promotion."""
+    (ws.root / rel).write_text(text)  # the edit the killed writer was indexing
+    data, mtime_ns = text.encode(), (ws.root / rel).stat().st_mtime_ns
+    with ws.store.write() as batch:
+        version = build_version(rel, batch.next_id, "python", data, content_hash(data), mtime_ns,
+                                Limits(2_000_000, 1000))
+        assert not isinstance(version, Outcome)
+        replaced = batch.put_file(version)
+    for file_id in replaced:
+        ws.search_index.delete_file(file_id)
+    ws.search_index.add(version.docs)
+    if tantivy_commit:
+        ws.search_index.commit()
+    ws.search_index.close_writer()  # uncommitted Tantivy operations die with the writer
+
+
+def test_killed_before_the_tantivy_commit_readers_keep_the_committed_version(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(OLD)
+    with Workspace.open(tmp_path) as ws:
+        ws.index()
+        stage_then_die(ws, "a.py", NEW, tantivy_commit=False)
+    with Workspace.open(tmp_path) as ws:  # a reader opened after the crash, before any repair
+        assert [h.name for h in ws.search_symbols("old_name", 1)] == ["old_name"]
+        assert [d[0] for d in ws.definitions("old_name")] == ["a.py"]
+        assert ws.search_symbols("new_name", 5) == []
+        assert ws.text("a.py") == OLD and [s.name for s in ws.symbols("a.py")] == ["old_name"]
+        state = ws.status()
+        assert (state.pending, state.writer, state.interrupted, state.last_commit_complete) == (1, None, True, False)
+        assert ws.index().repaired == 1  # the staged version is committed from LMDB, not re-parsed
+        assert [h.name for h in ws.search_symbols("new_name", 1)] == ["new_name"]
+        assert ws.text("a.py") == NEW
+        state = ws.status()
+        assert (state.pending, state.interrupted, state.last_commit_complete) == (0, False, True)
+        live, searchable = ws.consistency()
+        assert live == searchable and len(live) == 1
+
+
+def test_killed_between_the_tantivy_commit_and_the_promotion_readers_find_the_file(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(OLD)
+    with Workspace.open(tmp_path) as ws:
+        ws.index()
+        graph = CodeGraph(ws)
+        graph.sync()
+        stage_then_die(ws, "a.py", NEW, tantivy_commit=True)
+        # Tantivy now holds only the staged version's documents: they resolve to its data, still kept.
+        assert [h.name for h in ws.search_symbols("old_name", 1)] == ["old_name"]
+        assert [h.name for h in ws.search_symbols("new_name", 1)] == ["new_name"]
+        assert [p for p, _r in ws.references("helper")] == ["a.py", "a.py"]
+        assert ws.search_text("helper", 5)[0].path == "a.py"
+        assert ws.file_info("a.py") is not None and ws.text("a.py") == OLD  # promoted only by the next writer
+        graph.sync()  # the graph follows what readers see as committed: still the old version
+        assert ws.status().interrupted
+        ws.index()
+        assert not graph.store.is_current(ws), "the promotion must move the graph's fingerprint"
+        assert [e.caller for e in graph.callers("helper")] == ["new_name"]
+        assert ws.text("a.py") == NEW and ws.status().pending == 0
+
+
+# -- a long-lived reader and a writer in another process ---------------------------------------------
+
+UPDATE = """
+import sys
+from nexus.engine import Workspace
+with Workspace.open(sys.argv[1]) as ws:
+    ws.update_file(sys.argv[2], sys.argv[3])
+"""
+
+
+def test_a_long_lived_reader_follows_each_commit_of_another_process(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(OLD)
+    with Workspace.open(tmp_path) as ws:
+        ws.index()
+        for round_number in range(5):
+            # The reader's searcher is warm; the other process replaces the version it has open, whose
+            # data the promotion drops: the next query must use a searcher that has the new version.
+            assert [h.name for h in ws.search_symbols("old_name", 1)] == ["old_name"]
+            text = NEW + f"\n\ndef round_{round_number}():\n    pass\n"
+            subprocess.run([sys.executable, "-c", UPDATE, str(tmp_path), "a.py", text], check=True, timeout=60)
+            assert [h.name for h in ws.search_symbols("old_name", 1)] == ["old_name"]
+            assert [h.name for h in ws.search_symbols(f"round_{round_number}", 1)] == [f"round_{round_number}"]
+            assert ws.definitions(f"round_{round_number}")[0][0] == "a.py"
+            assert ws.status().pending == 0
+
+
+# -- the store written by schema v1 ------------------------------------------------------------------
+
+def test_a_v1_store_with_nothing_pending_is_adopted_and_one_with_pending_work_rebuilt(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(OLD)
+    for pending, adopted in ((False, True), (True, False)):
+        with Workspace.open(tmp_path) as ws:
+            ws.index()
+            env = ws.store.env
+            with env.begin(write=True) as txn:
+                txn.put(b"schema", msgpack.packb(1), db=ws.store.db["meta"])
+                v1_pending = env.open_db(b"pending", txn=txn)
+                if pending:
+                    txn.put(struct.pack(">I", 99), b"", db=v1_pending)
+        with Workspace.open(tmp_path) as ws:
+            assert (ws.rebuilt_reason == "") is adopted
+            assert ws.status().schema_version == 2
+            assert (ws.file_info("a.py") is not None) is adopted
+            assert [h.name for h in ws.search_symbols("old_name", 1)] == (["old_name"] if adopted else [])
