@@ -262,6 +262,14 @@ def test_killed_before_the_tantivy_commit_readers_keep_the_committed_version(tmp
         assert ws.text("a.py") == OLD and [s.name for s in ws.symbols("a.py")] == ["old_name"]
         state = ws.status()
         assert (state.pending, state.writer, state.interrupted, state.last_commit_complete) == (1, None, True, False)
+        # `nexus status`, as a user sees it (and the LSP's nexus/status, which embeds the same JSON).
+        shown = subprocess.run([sys.executable, "-m", "nexus.cli", "status", "--root", str(tmp_path)],
+                               capture_output=True, text=True, timeout=60)
+        assert "cut short: 1 file(s) not committed" in " ".join(shown.stdout.split()), shown.stdout
+        shown = subprocess.run([sys.executable, "-m", "nexus.cli", "status", "--root", str(tmp_path), "--json"],
+                               capture_output=True, text=True, timeout=60)
+        reported = json.loads(shown.stdout)
+        assert [reported[k] for k in ("pending", "writer", "interrupted", "lastCommitComplete")] == [1, None, True, False]
         assert ws.index().repaired == 1  # the staged version is committed from LMDB, not re-parsed
         assert [h.name for h in ws.search_symbols("new_name", 1)] == ["new_name"]
         assert ws.text("a.py") == NEW
