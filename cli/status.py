@@ -1,4 +1,4 @@
-"""`nexus status`: what is indexed, its size, when, and the schema version."""
+"""`nexus status`: what is indexed (the committed state), its size, when, and what is in flight."""
 
 from __future__ import annotations
 
@@ -30,9 +30,12 @@ def status(root: str, as_json: bool) -> None:
     stdout.print(f"  on disk     {state.size_on_disk / 1e6:.1f} MB at {display_path(state.index_dir)}")
     stdout.print(f"  updated     {when}")
     stdout.print(f"  schema      v{state.schema_version}")
-    if state.pending:
-        stdout.print(f"  [yellow]{state.pending} file version(s) pending repair (an interrupted run); "
-                     "the next `nexus index` repairs them[/]")
+    if state.writer is not None:
+        stdout.print(f"  [yellow]being updated by PID {state.writer}: {state.pending:,} file(s) waiting for "
+                     "the search-index commit (searches show their previous versions until then)[/]")
+    elif state.interrupted:
+        stdout.print(f"  [yellow]the last index run was cut short: {state.pending:,} file(s) not committed "
+                     "(searches show their previous versions); the next `nexus index` commits them[/]")
     last = state.last_run or {}
     if last.get("skipped"):
         stdout.print(f"  skipped     {len(last['skipped'])} file(s) at the last run")

@@ -1,13 +1,16 @@
 """Building and updating a workspace index: walk, parse in worker processes, store, make searchable.
 
-Order of writes, which is what makes a SIGKILL at any moment harmless:
+Order of writes, which is what makes a SIGKILL at any moment harmless for writers and readers:
 
-1. an LMDB transaction stores a batch of file versions and marks their ids *pending*;
-2. their Tantivy documents are added (old versions' documents deleted);
-3. after a Tantivy commit, the committed ids leave *pending*.
+1. an LMDB transaction *stages* a batch of file versions (or removals); readers keep resolving the
+   committed versions, whose data stays;
+2. their Tantivy documents are added and the replaced versions' documents deleted;
+3. after a Tantivy commit (at the end of the run, or every ``COMMIT_EVERY`` seconds), one LMDB
+   transaction *promotes* the staged paths and drops the replaced versions' data.
 
-A reader never trusts a Tantivy hit whose file id is not live in LMDB, and the next writer replays
-whatever is still pending from LMDB (no re-parse), so LMDB and Tantivy always agree on the files in.
+Before step 3 Tantivy's committed documents are the old versions', after it the new ones'; LMDB holds
+both until then, so a reader finds every file either way (``engine.snapshot``). The next writer replays
+whatever is still staged from LMDB (no re-parse), so LMDB and Tantivy always agree on the files in.
 """
 
 from __future__ import annotations
@@ -93,13 +96,15 @@ class Indexer:
         settings = workspace.index_settings
         self.limits = Limits(settings.max_file_size, settings.max_average_line)
         self.workers = settings.workers or os.cpu_count() or 1
-        self._uncommitted: list[int] = []  # ids whose Tantivy state is not committed yet
+        self._uncommitted: set[str] = set()  # staged paths whose Tantivy state is not committed yet
         self._replaced: list[int] = []  # ids whose Tantivy documents must be deleted
         self._last_commit = time.monotonic()
 
     def run(self) -> IndexSummary:
         started = time.perf_counter()
         self.search.writer(bulk=True)
+        with self.store.write() as batch:  # cleared at the end: if still set with no writer, we were cut short
+            batch.put_meta("run", {"state": "running", "pid": os.getpid(), "startedAt": time.time()})
         summary = IndexSummary(str(self.ws.root), rebuilt=self.ws.rebuilt_reason)
         summary.repaired = self.repair()
         self.progress(Progress("scanning", 0, 0, 0, 0))
@@ -113,6 +118,8 @@ class Indexer:
                 rejected.append(found)
         if rejected and rejected[0].path == "" and not candidates:
             summary.skipped.append(Skipped(".", rejected[0].reason))
+            with self.store.write() as batch:
+                batch.put_meta("run", {"state": "done", "pid": os.getpid(), "finishedAt": time.time()})
             return summary
 
         with self.store.read() as reader:
@@ -138,10 +145,10 @@ class Indexer:
             for reject in rejected:
                 summary.skipped.append(Skipped(reject.path, reject.reason))
                 if reject.path in states or reject.path not in previously_skipped:
-                    self._note_old(batch.delete_path(reject.path))
+                    self._note_old(reject.path, batch.delete_path(reject.path))
                     batch.put_skipped(reject.path, reject.reason, reject.size, reject.mtime_ns)
             for path in gone:
-                self._note_old(batch.delete_path(path))
+                self._note_old(path, batch.delete_path(path))
                 summary.removed += 1
             for path in previously_skipped:
                 if path not in seen:
@@ -156,6 +163,7 @@ class Indexer:
         with self.store.write() as batch:
             batch.put_meta("updated_at", time.time())
             batch.put_meta("last_run", summary.to_json())
+            batch.put_meta("run", {"state": "done", "pid": os.getpid(), "finishedAt": time.time()})
             if self.store.meta("created_at") is None:
                 batch.put_meta("created_at", time.time())
         self.store.sync()
@@ -203,8 +211,8 @@ class Indexer:
         with self.store.write() as batch:
             for task, result in zip(tasks, results, strict=True):
                 if isinstance(result, FileVersion):
-                    self._note_old(batch.put_file(result))
-                    self._uncommitted.append(result.file_id)
+                    self._note_old(result.path, batch.put_file(result))
+                    self._uncommitted.add(result.path)
                     versions.append(result)
                     summary.parsed += 1
                     if result.status == "invalid-utf8":
@@ -212,7 +220,7 @@ class Indexer:
                     elif result.status == "syntax-errors":
                         summary.notes.append(Skipped(result.path, f"{result.error_count} syntax error(s)"))
                 elif result.reason:
-                    self._note_old(batch.delete_path(task.path))
+                    self._note_old(task.path, batch.delete_path(task.path))
                     batch.put_skipped(task.path, result.reason, result.size, result.mtime_ns)
                     summary.skipped.append(Skipped(task.path, result.reason))
                 else:
@@ -229,44 +237,48 @@ class Indexer:
             self.search.delete_file(file_id)
         self._replaced.clear()
 
-    def _note_old(self, file_id: int | None) -> None:
-        if file_id is not None:
-            self._uncommitted.append(file_id)
-            self._replaced.append(file_id)
+    def _note_old(self, path: str, file_ids: list[int]) -> None:
+        if file_ids:
+            self._uncommitted.add(path)
+            self._replaced.extend(file_ids)
 
     def _commit(self) -> None:
         self.search.commit()
         if self._uncommitted:
             with self.store.write() as batch:
-                batch.clear_pending(self._uncommitted)
-            self._uncommitted = []
+                batch.promote(sorted(self._uncommitted))
+            self._uncommitted = set()
         self._last_commit = time.monotonic()
 
     # -- repair ----------------------------------------------------------------------------------
 
     def repair(self) -> int:
-        """Bring Tantivy back in line with LMDB for versions a crash left pending; returns how many."""
+        """Commit what an interrupted writer left staged, from LMDB (no re-parse); returns how many files.
+
+        Its Tantivy state is unknown (added or not, committed or not), so the staged version's documents
+        are rebuilt and every version it replaces is deleted, then the paths are promoted."""
         with self.store.read() as reader:
-            pending = reader.pending()
-            if not pending:
+            staged = reader.staged()
+            if not staged:
                 return 0
-            log.info("repairing %d file versions left pending by an interrupted run", len(pending))
-            for file_id in pending:
-                self.search.delete_file(file_id)
-                path = reader.path_of(file_id)
-                if path is None:
+            log.info("committing %d file(s) left staged by an interrupted run", len(staged))
+            for entry in staged.values():
+                for file_id in entry.retire:
+                    self.search.delete_file(file_id)
+                if entry.version is None:
                     continue
-                info = reader.file(path)
+                file_id = entry.version.file_id
+                self.search.delete_file(file_id)
                 content = reader.content(file_id)
-                if info is None or content is None:
+                if content is None:
                     continue
                 names, _ = reader.raw_refs(file_id)
                 self.search.add(documents_json(
-                    file_id, path, info.language, content, reader.raw_symbols(file_id),  # type: ignore[arg-type]
-                    reader.raw_chunks(file_id), names))  # type: ignore[arg-type]
-        self._uncommitted.extend(pending)
+                    file_id, entry.path, entry.version.language, content,
+                    reader.raw_symbols(file_id), reader.raw_chunks(file_id), names))  # type: ignore[arg-type]
+        self._uncommitted.update(staged)
         self._commit()
-        return len(pending)
+        return len(staged)
 
     def _totals(self, summary: IndexSummary) -> None:
         languages: Counter[str] = Counter()

@@ -55,6 +55,21 @@ class WriterLock:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
+    def holder(self) -> int | None:
+        """The PID of a live process holding the lock, or None.
+
+        Read from the PID the holder writes, without taking the lock: probing with flock would make
+        a writer starting at that moment fail with "being updated". A holder killed by SIGKILL leaves
+        its PID behind; it is not alive (or a zombie), so it is not reported."""
+        if self._fd is not None:
+            return os.getpid()
+        try:
+            text = self.path.read_text().strip()
+            pid = int(text) if text else None
+        except (OSError, ValueError):
+            return None
+        return pid if pid is not None and _alive(pid) else None
+
     @staticmethod
     def _holder(fd: int) -> int | None:
         try:
@@ -69,3 +84,17 @@ class WriterLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True

@@ -1,7 +1,8 @@
 """A workspace and its index: the engine's front door for every adapter.
 
 ``Workspace.open(root)`` finds (or creates) the index for a folder; ``index()`` builds or updates it;
-the query methods read the committed state and are safe to call from several threads at once.
+the query methods read the committed state (the versions Tantivy has committed, through one
+:class:`~nexus.engine.snapshot.Snapshot` per query) and are safe to call from several threads at once.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from .parsing import CALL_BIT
 from .search.index import SearchIndex
 from .search.names import fuzzy_score
 from .settings import IndexSettings
+from .snapshot import Snapshot, Snapshots
 from .store import SCHEMA_VERSION, Reader, SchemaMismatch, Store
 from .walker import Walker
 from .worker import Limits, Outcome, build_version, content_hash
@@ -54,8 +58,11 @@ class IndexStatus:
     schema_version: int
     created_at: float | None
     updated_at: float | None
-    pending: int
+    pending: int  # files whose new version (or removal) waits for a search-index commit
     last_run: dict[str, Any] | None
+    writer: int | None = None  # PID of the process writing the index now
+    interrupted: bool = False  # the last writer stopped (was killed) before its final commit
+    last_commit_complete: bool = True  # nothing pending, no run in progress or cut short
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,7 +70,8 @@ class IndexStatus:
             "symbols": self.symbols, "chunks": self.chunks, "bytesIndexed": self.bytes_indexed,
             "sizeOnDisk": self.size_on_disk, "schemaVersion": self.schema_version,
             "createdAt": self.created_at, "updatedAt": self.updated_at, "pending": self.pending,
-            "lastRun": self.last_run,
+            "writer": self.writer, "interrupted": self.interrupted,
+            "lastCommitComplete": self.last_commit_complete, "lastRun": self.last_run,
         }
 
 
@@ -78,6 +86,7 @@ class Workspace:
         self.search_index = search
         self.rebuilt_reason = rebuilt_reason
         self.lock = WriterLock(index_dir / "writer.lock", str(root))
+        self.snapshots = Snapshots(store, search)
         self._write_mutex = threading.Lock()
 
     @classmethod
@@ -163,13 +172,13 @@ class Workspace:
                         batch.put_skipped(rel, result.reason, result.size, result.mtime_ns)
                     else:
                         old = batch.put_file(result)
-                if old is not None:
-                    self.search_index.delete_file(old)
+                for replaced in old:
+                    self.search_index.delete_file(replaced)
                 if not isinstance(result, Outcome):
                     self.search_index.add(result.docs)
                 self.search_index.commit()
                 with self.store.write() as batch:
-                    batch.clear_pending([i for i in (old, None if isinstance(result, Outcome) else file_id) if i])
+                    batch.promote([rel])
             finally:
                 self.search_index.close_writer()  # Tantivy's own lock must not outlive ours
                 self.lock.release()
@@ -182,16 +191,23 @@ class Workspace:
             try:
                 with self.store.write() as batch:
                     old = batch.delete_path(rel)
-                if old is not None:
-                    self.search_index.delete_file(old)
+                if old:
+                    for replaced in old:
+                        self.search_index.delete_file(replaced)
                     self.search_index.commit()
                     with self.store.write() as batch:
-                        batch.clear_pending([old])
+                        batch.promote([rel])
             finally:
                 self.search_index.close_writer()
                 self.lock.release()
 
     # -- reading ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """An LMDB snapshot and a Tantivy searcher that agree: every hit resolves to kept data."""
+        with self.snapshots.open() as snap:
+            yield snap
 
     def relative(self, path: str | os.PathLike[str]) -> str:
         """The workspace-relative '/'-path of ``path``; raises WorkspaceError if it is outside."""
@@ -250,8 +266,9 @@ class Workspace:
     def definitions(self, name: str) -> list[tuple[str, Symbol]]:
         """Every symbol called exactly ``name``, with its file."""
         out: list[tuple[str, Symbol]] = []
-        with self.store.read() as reader:
-            for hit in self.search_index.symbols_named(name):
+        with self.snapshot() as snap:
+            reader = snap.reader
+            for hit in self.search_index.symbols_named(name, searcher=snap.searcher):
                 if hit.display[0] != name:
                     continue
                 path = reader.path_of(hit.file_id)
@@ -262,13 +279,13 @@ class Workspace:
 
     def references(self, name: str, limit_files: int = 10_000) -> list[tuple[str, Reference]]:
         """Every occurrence of the identifier ``name`` in the workspace, by file then position."""
-        file_ids = self.search_index.files_referencing(name, limit_files)
         out: list[tuple[str, Reference]] = []
-        with self.store.read() as reader:
-            for file_id in file_ids:
+        with self.snapshot() as snap:
+            reader = snap.reader
+            for file_id in self.search_index.files_referencing(name, limit_files, snap.searcher):
                 path = reader.path_of(file_id)
                 if path is None:
-                    continue  # a version replaced since Tantivy's last commit
+                    continue  # only when promotions raced the snapshot (see engine.snapshot)
                 names, packed = reader.raw_refs(file_id)
                 content = reader.content(file_id) or b""
                 out.extend((path, ref) for ref in _decode_refs(names, packed, content, name))
@@ -280,17 +297,18 @@ class Workspace:
         query = query.strip()
         if not query:
             return []
-        raw = self.search_index.search_symbols(query, max(limit * 2, 40), _grammars(languages), kinds)
+        grammars = _grammars(languages)
         hits = []
-        with self.store.read() as reader:
-            for hit in raw:
+        with self.snapshot() as snap:
+            reader = snap.reader
+            for hit in self.search_index.search_symbols(query, max(limit * 2, 40), grammars, kinds, snap.searcher):
                 name, kind, container, line, col, signature, language = hit.display
                 match = fuzzy_score(query, name)
                 if match <= 0:
                     continue
                 path = reader.path_of(hit.file_id)
                 if path is None:
-                    continue  # a version replaced since Tantivy's last commit
+                    continue  # only when promotions raced the snapshot (see engine.snapshot)
                 depth = container.count(".") + container.count("::") + (1 if container else 0)
                 score = match + min(hit.score, 40.0) * 0.25 + _KIND_BONUS.get(kind, 0.0) - depth
                 hits.append(SymbolHit(path, name, kind, container, line, col, signature, language,
@@ -302,10 +320,11 @@ class Workspace:
         """BM25 over chunks, with defined names and paths boosted; one hit per chunk."""
         if not query.strip():
             return []
-        raw = self.search_index.search_text(query, limit, _grammars(languages))
+        grammars = _grammars(languages)
         hits = []
-        with self.store.read() as reader:
-            for hit in raw:
+        with self.snapshot() as snap:
+            reader = snap.reader
+            for hit in self.search_index.search_text(query, limit, grammars, snap.searcher):
                 path = reader.path_of(hit.file_id)
                 if path is None:
                     continue
@@ -315,22 +334,34 @@ class Workspace:
         return hits
 
     def status(self) -> IndexStatus:
-        files = symbols = chunks = size = 0
+        """What the index holds (its committed state) and what is in flight.
+
+        ``pending`` counts files staged but not yet committed to the search index (readers still see
+        their previous versions); ``writer`` names the process writing now; with no writer, pending
+        files or a run marked running mean the last writer was cut short (the next run commits them).
+        """
+        writer = self.lock.holder()  # before the snapshot, so a writer that finishes in between is
+        files = symbols = chunks = size = 0  # seen as running rather than as interrupted
         with self.store.read() as reader:
             for info in reader.files():
                 files += 1
                 symbols += info.symbols
                 chunks += info.chunks
                 size += info.size
-            pending = len(reader.pending())
+            pending = reader.count("staged")
+            meta = {key: reader.meta(key) for key in ("updated_at", "created_at", "schema", "last_run", "run")}
+        running = (meta["run"] or {}).get("state") == "running"
+        interrupted = writer is None and (running or pending > 0)
         return IndexStatus(
-            str(self.root), str(self.index_dir), self.store.meta("updated_at") is not None, files, symbols,
-            chunks, size, _disk_usage(self.index_dir), self.store.meta("schema", SCHEMA_VERSION),
-            self.store.meta("created_at"), self.store.meta("updated_at"), pending, self.store.meta("last_run"),
+            str(self.root), str(self.index_dir), meta["updated_at"] is not None, files, symbols, chunks, size,
+            _disk_usage(self.index_dir), meta["schema"] or SCHEMA_VERSION, meta["created_at"],
+            meta["updated_at"], pending, meta["last_run"], writer, interrupted,
+            pending == 0 and not running,
         )
 
     def consistency(self) -> tuple[set[int], set[int]]:
-        """(file ids live in LMDB, file ids with committed Tantivy documents); equal when consistent."""
+        """(ids of the committed versions in LMDB, ids with committed Tantivy documents); equal when
+        nothing is staged."""
         with self.store.read() as reader:
             live = {info.file_id for info in reader.files()}
         self.search_index.reload()

@@ -143,8 +143,10 @@ class CodeGraph:
     def resolve(self, name: str, from_path: str, imported: set[str] | None = None
                 ) -> tuple[tuple[Definition, ...], bool]:
         """Definitions a use of ``name`` in ``from_path`` most likely means: (definitions, ambiguous)."""
-        hits = [h for h in self.ws.search_index.symbols_named(name, 5000) if h.display[0] == name]
-        with self.ws.store.read() as reader:
+        with self.ws.snapshot() as snap:
+            reader = snap.reader
+            hits = [h for h in self.ws.search_index.symbols_named(name, 5000, snap.searcher)
+                    if h.display[0] == name]
             # Where the definitions are is cheap (Tantivy's symbol documents); their symbols are read
             # only for the ones chosen, which matters for names defined in hundreds of files.
             where = [(reader.path_of(h.file_id), h.file_id, h.item) for h in hits]

@@ -289,11 +289,13 @@ class GraphStore:
 
 
 def _fingerprint(ws: Workspace) -> list[Any]:
-    """Changes whenever the set of live (path, file id) changes: every new version takes a fresh id
-    (``next_id`` moves) and a removal alone lowers the file count. The index's creation time tells a
-    rebuilt index from the old one, and the graph's own schema makes a graph of another layout rebuild."""
+    """Changes whenever the set of committed (path, file id) changes: the index's ``generation`` moves
+    with every promotion of staged versions (``next_id`` moves when they are staged, before readers see
+    them). The index's creation time tells a rebuilt index from the old one, and the graph's own schema
+    makes a graph of another layout rebuild."""
     with ws.store.read() as reader:
-        return [SCHEMA, ws.store.meta("created_at"), ws.store.meta("next_id", 1), reader.count("files")]
+        return [SCHEMA, reader.meta("created_at"), reader.meta("next_id", 1), reader.count("files"),
+                reader.generation()]
 
 
 class _Writer:

@@ -145,12 +145,11 @@ class Retriever:
     def _bm25(self, text: str) -> list[tuple[str, int, int, str]]:
         """Chunk hits as (path, start line, end line, symbol). Uses the raw Tantivy hits: the previews
         ``Workspace.search_text`` builds cost a decompression per hit and are not needed here."""
-        raw = self.ws.search_index.search_text(text, BM25_DEPTH)
         out = []
-        with self.ws.store.read() as reader:
-            for hit in raw:
-                path = reader.path_of(hit.file_id)
-                if path is not None:  # None: a version replaced since Tantivy's last commit
+        with self.ws.snapshot() as snap:
+            for hit in self.ws.search_index.search_text(text, BM25_DEPTH, searcher=snap.searcher):
+                path = snap.reader.path_of(hit.file_id)
+                if path is not None:  # None only when promotions raced the snapshot
                     start, end, symbol, _language = hit.display
                     out.append((path, start, end, symbol))
         return out

@@ -6,8 +6,9 @@
 - symbol documents: the name's parts, prefixes and abbreviations (see ``names``) for fuzzy symbol search.
 
 Every document carries the LMDB ``file_id`` of the file version it came from. File ids are never
-reused, so a hit whose id is no longer live in LMDB is stale and is dropped; this is what keeps search
-consistent with LMDB between a store commit and the Tantivy commit that follows it.
+reused, and LMDB keeps a replaced version's data until Tantivy has committed its replacement, so a
+hit resolves in an LMDB snapshot taken with the searcher (``engine.snapshot``). Queries take that
+searcher; without one they use the current searcher (fine for a writer's own checks).
 
 Documents are built as JSON text (in the worker processes, by :func:`documents_json`), so the writer
 process only hands strings to Tantivy.
@@ -168,9 +169,9 @@ class SearchIndex:
     def reload(self) -> None:
         self.index.reload()
 
-    def live_file_ids(self) -> set[int]:
+    def live_file_ids(self, searcher: tantivy.Searcher | None = None) -> set[int]:
         """Every file id with documents in the committed index (for consistency checks)."""
-        searcher = self.searcher()
+        searcher = searcher if searcher is not None else self.searcher()
         query = tantivy.Query.term_query(SCHEMA, "t", FILE)
         total: int = searcher.search(query, 1, count=True).count  # type: ignore[attr-defined]
         if not total:
@@ -179,7 +180,7 @@ class SearchIndex:
         return {searcher.doc(address)["file_id"][0] for _, address in hits}
 
     def search_symbols(self, text: str, limit: int, languages: Sequence[str] = (),
-                       kinds: Sequence[str] = ()) -> list[RawHit]:
+                       kinds: Sequence[str] = (), searcher: tantivy.Searcher | None = None) -> list[RawHit]:
         whole, parts = query_terms(text)
         term = tantivy.Query.term_query
         boost = tantivy.Query.boost_query
@@ -199,9 +200,10 @@ class SearchIndex:
                          for c in dict.fromkeys(part[1:12])]
                 should.append((tantivy.Occur.Should, tantivy.Query.boolean_query(pairs)))
         query = self._filtered(SYMBOL, tantivy.Query.boolean_query(should), languages, kinds)
-        return self._hits(query, limit, "sym")
+        return self._hits(query, limit, "sym", searcher)
 
-    def search_text(self, text: str, limit: int, languages: Sequence[str] = ()) -> list[RawHit]:
+    def search_text(self, text: str, limit: int, languages: Sequence[str] = (),
+                    searcher: tantivy.Searcher | None = None) -> list[RawHit]:
         words = set(text.split())
         # camelCase words are single tokens in the body; their parts help natural-language queries.
         extra = [part for word in words for part in split_parts(word) if part not in words]
@@ -209,23 +211,26 @@ class SearchIndex:
             " ".join([_escape(text), *extra]), ["body", "symbols", "path"],
             field_boosts={"symbols": 3.0, "path": 2.0})
         query = self._filtered(CHUNK, parsed, languages, ())
-        return self._hits(query, limit, "chunk")
+        return self._hits(query, limit, "chunk", searcher)
 
-    def symbols_named(self, name: str, limit: int = 1000) -> list[RawHit]:
+    def symbols_named(self, name: str, limit: int = 1000,
+                      searcher: tantivy.Searcher | None = None) -> list[RawHit]:
         """Symbol documents whose name is ``name`` (case-insensitively; callers check the case)."""
         query = self._filtered(SYMBOL, tantivy.Query.term_query(SCHEMA, "sym_exact", name.lower()), (), ())
-        return self._hits(query, limit, "sym")
+        return self._hits(query, limit, "sym", searcher)
 
-    def files_referencing(self, name: str, limit: int = 10_000) -> list[int]:
+    def files_referencing(self, name: str, limit: int = 10_000,
+                          searcher: tantivy.Searcher | None = None) -> list[int]:
         query = tantivy.Query.boolean_query([
             (tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, "t", FILE)),
             (tantivy.Occur.Must, tantivy.Query.term_query(SCHEMA, "refs", name)),
         ])
-        searcher = self.searcher()
+        searcher = searcher if searcher is not None else self.searcher()
         return [searcher.doc(address)["file_id"][0] for _, address in searcher.search(query, limit).hits]
 
-    def _hits(self, query: tantivy.Query, limit: int, item_field: str) -> list[RawHit]:
-        searcher = self.searcher()
+    def _hits(self, query: tantivy.Query, limit: int, item_field: str,
+              searcher: tantivy.Searcher | None) -> list[RawHit]:
+        searcher = searcher if searcher is not None else self.searcher()
         out = []
         for score, address in searcher.search(query, limit).hits:
             doc = searcher.doc(address)

@@ -2,17 +2,22 @@
 
 One LMDB environment per workspace, with named databases:
 
-    meta      schema version, next file id, timestamps, last run summary
-    files     path -> file record (msgpack)             ids      file id -> path
+    meta      schema version, next file id, commit generation, timestamps, run state, last run summary
+    files     path -> record of the *committed* version: the one readers see
+    staged    path -> [record of the new version or None for a removal, ids it retires]
+    ids       file id -> path, for every version whose data is kept (committed, staged, retiring)
     content   id -> zstd text                            symbols  id -> symbol tuples
     imports   id -> import tuples                        refs     id -> (names, packed triples)
     chunks    id -> chunk tuples
-    pending   id -> ""   file versions whose Tantivy documents may not be committed yet
     skipped   path -> (reason, size, mtime)   files left out, so an unchanged one is not retried
 
-A new version of a file gets a new id, so stale Tantivy documents are recognisable (their id is gone).
-Writes go through :class:`WriteBatch`, one LMDB transaction: a crash loses at most the batch in flight,
-and readers in other processes always see a committed, consistent state.
+A new version of a file gets a new id (never reused) and is *staged*: its data is written, but readers
+keep resolving the committed version, whose data stays, until Tantivy has committed the new version's
+documents; then :meth:`WriteBatch.promote` flips the path to it and drops the retired versions' data
+in one transaction. So whatever a Tantivy searcher holds (the old documents before its commit, the new
+ones after) resolves to data that is still in LMDB, and a crash at any moment leaves readers the last
+committed state. Writes go through :class:`WriteBatch`, one LMDB transaction: a crash loses at most the
+batch in flight, and readers in other processes always see a committed, consistent state.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import logging
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +42,10 @@ from .records import FileState, FileVersion
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: staged versions (1 marked ids pending and showed readers uncommitted ones)
 MAP_SIZE = 1 << 36  # address space only; the file grows with the data
-_DBS = ("meta", "files", "ids", "content", "symbols", "imports", "refs", "chunks", "pending", "skipped")
+_DBS = ("meta", "files", "staged", "ids", "content", "symbols", "imports", "refs", "chunks", "skipped")
+_DATA = ("ids", "content", "symbols", "imports", "refs", "chunks")
 _ID = struct.Struct(">I")
 
 pack = msgpack.packb
@@ -80,7 +87,7 @@ class Store:
         try:
             if not readonly:
                 path.mkdir(parents=True, exist_ok=True)
-            self.env = lmdb.open(str(path), map_size=MAP_SIZE, max_dbs=len(_DBS), readonly=readonly,
+            self.env = lmdb.open(str(path), map_size=MAP_SIZE, max_dbs=len(_DBS) + 1, readonly=readonly,
                                  sync=False, metasync=False, readahead=False, max_readers=512,
                                  create=not readonly)
         except lmdb.Error as exc:
@@ -107,10 +114,29 @@ class Store:
         return default if raw is None else unpack(raw)
 
     def check_schema(self) -> None:
-        """Raises SchemaMismatch when the store was written by another schema version."""
+        """Raises SchemaMismatch when the store was written by another schema version.
+
+        A v1 store with nothing pending means the same as a v2 store with nothing staged, so it is
+        adopted in place rather than rebuilt."""
         found = self.meta("schema")
+        if found == 1 and SCHEMA_VERSION == 2 and not self.readonly and self._adopt_v1():
+            log.info("index store at %s adopted from schema v1", self.path)
+            return
         if found is not None and found != SCHEMA_VERSION:
             raise SchemaMismatch(found)
+
+    def _adopt_v1(self) -> bool:
+        try:
+            pending = self.env.open_db(b"pending", create=False)
+        except lmdb.NotFoundError:
+            pending = None
+        with self.env.begin(write=True) as txn:
+            if pending is not None and txn.stat(pending)["entries"]:
+                return False
+            if pending is not None:
+                txn.drop(pending, delete=True)
+            txn.put(b"schema", pack(SCHEMA_VERSION), db=self.db["meta"])
+        return True
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -147,15 +173,14 @@ class WriteBatch:
     def put_meta(self, key: str, value: Any) -> None:
         self.txn.put(key.encode(), pack(value), db=self.db["meta"])
 
-    def put_file(self, version: FileVersion) -> int | None:
-        """Store a new version of a file; returns the id of the version it replaces, if any."""
-        old = self.delete_path(version.path)
+    def put_file(self, version: FileVersion) -> list[int]:
+        """Stage a new version of a file; returns the ids whose Tantivy documents must be deleted.
+
+        Readers keep the committed version until :meth:`promote`."""
         txn, db, key = self.txn, self.db, id_key(version.file_id)
-        record = [version.file_id, version.size, version.mtime_ns, version.content_hash, version.language,
-                  version.status, version.symbol_count, version.chunk_count, time.time(), version.error_count,
-                  [[c.cell, c.start_line, c.line_count] for c in version.cells]]
         pkey = path_key(version.path)
-        txn.put(pkey, pack(record), db=db["files"])
+        retire = self._retiring(pkey)
+        txn.put(pkey, pack([_record(version), retire]), db=db["staged"])
         txn.delete(pkey, db=db["skipped"])
         txn.put(key, pkey, db=db["ids"])
         txn.put(key, version.content_z, db=db["content"])
@@ -163,24 +188,58 @@ class WriteBatch:
         txn.put(key, version.imports, db=db["imports"])
         txn.put(key, version.refs, db=db["refs"])
         txn.put(key, version.chunks, db=db["chunks"])
-        txn.put(key, b"", db=db["pending"])
         self.next_id = max(self.next_id, version.file_id + 1)
-        return old
+        return retire
 
-    def delete_path(self, path: str) -> int | None:
-        """Remove a file's current version; returns its id (now pending deletion from Tantivy)."""
+    def delete_path(self, path: str) -> list[int]:
+        """Stage the removal of a file; returns the ids whose Tantivy documents must be deleted."""
         txn, db = self.txn, self.db
         pkey = path_key(path)
-        raw = txn.get(pkey, db=db["files"])
-        if raw is None:
-            return None
-        file_id: int = unpack(raw)[0]
-        key = id_key(file_id)
-        for name in ("ids", "content", "symbols", "imports", "refs", "chunks"):
-            txn.delete(key, db=db[name])
-        txn.delete(pkey, db=db["files"])
-        txn.put(key, b"", db=db["pending"])
-        return file_id
+        raw = txn.get(pkey, db=db["staged"])
+        if raw is not None and unpack(raw)[0] is None:
+            return list(unpack(raw)[1])  # already staged for removal
+        if raw is None and txn.get(pkey, db=db["files"]) is None:
+            return []
+        retire = self._retiring(pkey)
+        txn.put(pkey, pack([None, retire]), db=db["staged"])
+        return retire
+
+    def _retiring(self, pkey: bytes) -> list[int]:
+        """The versions of a path that a new staged entry replaces: the committed one and any staged one."""
+        raw = self.txn.get(pkey, db=self.db["staged"])
+        if raw is not None:
+            record, retire = unpack(raw)
+            return [*retire, record[0]] if record is not None else list(retire)
+        committed = self.txn.get(pkey, db=self.db["files"])
+        return [] if committed is None else [unpack(committed)[0]]
+
+    def promote(self, paths: Iterable[str]) -> int:
+        """Make the staged entries of ``paths`` the committed ones, once Tantivy has committed them.
+
+        One transaction: readers see either every old version or every new one. Returns how many."""
+        txn, db = self.txn, self.db
+        done = 0
+        for path in paths:
+            pkey = path_key(path)
+            raw = txn.get(pkey, db=db["staged"])
+            if raw is None:
+                continue
+            record, retire = unpack(raw)
+            if record is None:
+                txn.delete(pkey, db=db["files"])
+            else:
+                txn.put(pkey, pack(record), db=db["files"])
+            for file_id in retire:
+                if record is None or file_id != record[0]:
+                    key = id_key(file_id)
+                    for name in _DATA:
+                        txn.delete(key, db=db[name])
+            txn.delete(pkey, db=db["staged"])
+            done += 1
+        if done:
+            raw_generation = txn.get(b"generation", db=db["meta"])
+            self.put_meta("generation", (unpack(raw_generation) if raw_generation else 0) + 1)
+        return done
 
     def put_skipped(self, path: str, reason: str, size: int, mtime_ns: int) -> None:
         self.delete_path(path)
@@ -190,17 +249,20 @@ class WriteBatch:
         self.txn.delete(path_key(path), db=self.db["skipped"])
 
     def touch(self, path: str, mtime_ns: int) -> None:
-        """Record a new mtime for a file whose content did not change."""
+        """Record a new mtime for a file whose content did not change (its newest version's record)."""
         pkey = path_key(path)
+        raw = self.txn.get(pkey, db=self.db["staged"])
+        if raw is not None:
+            record, retire = unpack(raw)
+            if record is not None:
+                record[2] = mtime_ns
+                self.txn.put(pkey, pack([record, retire]), db=self.db["staged"])
+            return
         raw = self.txn.get(pkey, db=self.db["files"])
         if raw is not None:
             record = unpack(raw)
             record[2] = mtime_ns
             self.txn.put(pkey, pack(record), db=self.db["files"])
-
-    def clear_pending(self, ids: list[int]) -> None:
-        for file_id in ids:
-            self.txn.delete(id_key(file_id), db=self.db["pending"])
 
     def finish(self) -> None:
         if self.next_id != self._reserved:
@@ -208,39 +270,77 @@ class WriteBatch:
         self.put_meta("schema", SCHEMA_VERSION)
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A path's change waiting for a Tantivy commit: its new version (None: a removal) and the ids
+    of the versions it replaces, whose documents Tantivy must drop."""
+
+    path: str
+    version: FileInfo | None
+    retire: tuple[int, ...]
+
+
 class Reader:
-    """Reads within one LMDB read transaction: a consistent snapshot."""
+    """Reads within one LMDB read transaction: a consistent snapshot of the committed state."""
 
     def __init__(self, store: Store, txn: lmdb.Transaction) -> None:
         self.txn = txn
         self.db = store.db
 
+    def meta(self, key: str, default: Any = None) -> Any:
+        raw = self.txn.get(key.encode(), db=self.db["meta"])
+        return default if raw is None else unpack(raw)
+
+    def generation(self) -> int:
+        """How many promotions this store has seen: moves whenever the committed state does."""
+        raw = self.txn.get(b"generation", db=self.db["meta"])
+        return 0 if raw is None else int(unpack(raw))
+
     def states(self) -> dict[str, FileState]:
+        """Each path's newest version, staged or committed: what a writer compares the disk with."""
         out = {}
         with self.txn.cursor(db=self.db["files"]) as cursor:
             for key, raw in cursor:
                 record = unpack(raw)
                 out[key_path(key)] = FileState(record[0], record[1], record[2], record[3])
+        with self.txn.cursor(db=self.db["staged"]) as cursor:
+            for key, raw in cursor:
+                record = unpack(raw)[0]
+                if record is None:
+                    out.pop(key_path(key), None)
+                else:
+                    out[key_path(key)] = FileState(record[0], record[1], record[2], record[3])
         return out
 
     def skipped(self) -> dict[str, tuple[Any, ...]]:
         with self.txn.cursor(db=self.db["skipped"]) as cursor:
             return {key_path(key): tuple(unpack(raw)) for key, raw in cursor}
 
-    def pending(self) -> list[int]:
-        with self.txn.cursor(db=self.db["pending"]) as cursor:
-            return [_ID.unpack(key)[0] for key in cursor.iternext(keys=True, values=False)]
+    def staged(self) -> dict[str, Staged]:
+        """Every change waiting for a Tantivy commit, by path."""
+        out = {}
+        with self.txn.cursor(db=self.db["staged"]) as cursor:
+            for key, raw in cursor:
+                path = key_path(key)
+                record, retire = unpack(raw)
+                out[path] = Staged(path, None if record is None else _file_info(path, record), tuple(retire))
+        return out
 
     def file(self, path: str) -> FileInfo | None:
+        """The committed version of ``path``."""
         raw = self.txn.get(path_key(path), db=self.db["files"])
         return None if raw is None else _file_info(path, unpack(raw))
 
     def files(self) -> Iterator[FileInfo]:
+        """Every committed file."""
         with self.txn.cursor(db=self.db["files"]) as cursor:
             for key, raw in cursor:
                 yield _file_info(key_path(key), unpack(raw))
 
     def path_of(self, file_id: int) -> str | None:
+        """The path of a version whose data is kept: committed, staged, or replaced but not yet retired.
+
+        A Tantivy hit on any of these is good: its documents were committed, its data is here."""
         raw = self.txn.get(id_key(file_id), db=self.db["ids"])
         return None if raw is None else key_path(raw)
 
@@ -279,6 +379,12 @@ class Reader:
 
     def count(self, db: str) -> int:
         return int(self.txn.stat(self.db[db])["entries"])
+
+
+def _record(version: FileVersion) -> list[Any]:
+    return [version.file_id, version.size, version.mtime_ns, version.content_hash, version.language,
+            version.status, version.symbol_count, version.chunk_count, time.time(), version.error_count,
+            [[c.cell, c.start_line, c.line_count] for c in version.cells]]
 
 
 def to_symbol(raw: list[Any]) -> Symbol:

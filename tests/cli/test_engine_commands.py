@@ -60,7 +60,8 @@ def test_status(root: Path) -> None:
     assert before["indexed"] is False
     nexus("index", str(root))
     after = json.loads(nexus("status", "--root", str(root), "--json").stdout)
-    assert after["indexed"] and after["files"] == 2 and after["schemaVersion"] == 1 and after["sizeOnDisk"] > 0
+    assert after["indexed"] and after["files"] == 2 and after["schemaVersion"] == 2 and after["sizeOnDisk"] > 0
+    assert (after["pending"], after["writer"], after["interrupted"], after["lastCommitComplete"]) == (0, None, False, True)
     assert "symbols" in nexus("status", "--root", str(root)).stdout
 
 

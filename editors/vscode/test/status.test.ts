@@ -38,8 +38,19 @@ describe("status bar", () => {
   it("no provider and pending repairs are said", () => {
     const view = statusView({ state: "running", status: { version: "1", folders: [{ root: "/w", files: 1, pending: 2 }] } });
     assert.match(view.tooltip, /AI: no provider configured/);
-    assert.match(view.tooltip, /2 file version\(s\) pending repair/);
+    assert.match(view.tooltip, /2 file\(s\) left uncommitted by an interrupted index run/);
     assert.equal(view.severity, "warning");
+  });
+
+  it("files waiting for a running writer's commit are said without a warning", () => {
+    const index = { files: 5, pending: 3, writer: 4242, interrupted: false };
+    const view = statusView({ state: "running", status: { version: "1", folders: [{ root: "/w", index }] } });
+    assert.match(view.tooltip, /3 file\(s\) being committed to the index/);
+    assert.doesNotMatch(view.tooltip, /interrupted/);
+    assert.equal(view.severity, "normal");
+    const cut = statusView({ state: "running", status: { version: "1", folders: [{ root: "/w", index: { files: 5, pending: 0, interrupted: true } }] } });
+    assert.match(cut.tooltip, /The last index run was cut short/);
+    assert.equal(cut.severity, "warning");
   });
 
   it("the last error stays visible while running", () => {

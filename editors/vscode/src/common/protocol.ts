@@ -68,7 +68,7 @@ export interface FolderStatus {
   pending?: number;
   state?: string;
   error?: string | null;
-  index?: { files?: number; symbols?: number; pending?: number; error?: string };
+  index?: { files?: number; symbols?: number; pending?: number; writer?: number | null; interrupted?: boolean; error?: string };
   [key: string]: unknown;
 }
 

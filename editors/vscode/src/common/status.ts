@@ -51,10 +51,14 @@ function num(value: unknown): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
 }
 
-/** Counts of a `nexus/status` folder, flat or under `index`. */
-export function folderCounts(folder: FolderStatus): { files: number; symbols: number; pending: number } {
+/** Counts of a `nexus/status` folder, flat or under `index`. `interrupted`: the last index writer was
+ * cut short (servers before it was reported: anything pending counts as interrupted). */
+export function folderCounts(folder: FolderStatus): { files: number; symbols: number; pending: number; interrupted: boolean } {
   const pick = (key: "files" | "symbols" | "pending") => num(folder[key] ?? folder.index?.[key]);
-  return { files: pick("files"), symbols: pick("symbols"), pending: pick("pending") };
+  const pending = pick("pending");
+  const reported = folder.interrupted ?? folder.index?.interrupted;
+  const interrupted = typeof reported === "boolean" ? reported : pending > 0;
+  return { files: pick("files"), symbols: pick("symbols"), pending, interrupted };
 }
 
 export function serverVersion(status: StatusResult | undefined): string | undefined {
@@ -86,12 +90,17 @@ export function statusView(model: StatusModel): StatusView {
   }
   const lines: string[] = [];
   let files = 0;
-  let pending = 0;
+  let pending = 0; // left uncommitted by interrupted runs
+  let interrupted = 0;
+  let committing = 0;
   const errors: string[] = [];
   for (const folder of model.status?.folders ?? []) {
     const counts = folderCounts(folder);
     files += counts.files;
-    pending += counts.pending;
+    if (counts.interrupted) {
+      interrupted += 1;
+      pending += counts.pending;
+    } else committing += counts.pending;
     const name = typeof folder.root === "string" ? folder.root : "workspace";
     lines.push(`${name}: ${counts.files.toLocaleString("en")} files, ${counts.symbols.toLocaleString("en")} symbols`);
     const error = folder.error ?? folder.index?.error;
@@ -102,12 +111,16 @@ export function statusView(model: StatusModel): StatusView {
   const version = serverVersion(model.status);
   if (version) lines.unshift(`nexus ${version}`);
   lines.push(...errors);
-  if (pending) lines.push(`${pending} file version(s) pending repair: run Nexus: Rebuild Index`);
+  if (committing) lines.push(`${committing} file(s) being committed to the index (searches show their previous versions)`);
+  if (interrupted) {
+    lines.push(pending ? `${pending} file(s) left uncommitted by an interrupted index run: run Nexus: Rebuild Index`
+      : "The last index run was cut short: run Nexus: Rebuild Index");
+  }
   if (model.error) lines.push(`Last error: ${model.error}`);
   const text = model.status ? `$(check) Nexus ${files.toLocaleString("en")} files` : "$(check) Nexus";
   return {
     text: model.error ? `$(warning) Nexus` : text,
     tooltip: lines.join("\n"),
-    severity: model.error || pending || errors.length ? "warning" : "normal",
+    severity: model.error || interrupted || errors.length ? "warning" : "normal",
   };
 }
