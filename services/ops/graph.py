@@ -7,7 +7,6 @@ Lines are 1-based.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -17,7 +16,7 @@ from ..call import Call
 from ..codec import WIRE, Int, PathText
 from ..identity import Role
 from ..operation import operation
-from ._index import indexed_workspace
+from ._index import on_index
 
 if TYPE_CHECKING:
     from nexus.engine import Workspace
@@ -86,8 +85,7 @@ class GraphResult:
 @operation("graph", params=GraphParams, result=GraphResult, role=Role.VIEWER, rate="query", message="graph:query")
 async def graph(call: Call, p: GraphParams) -> GraphResult:
     """The code graph around a symbol: definitions, callers, callees, or its file's imports and importers."""
-    ws = await indexed_workspace(call)
-    return await asyncio.to_thread(query_graph, ws, p)
+    return await on_index(call, lambda ws: query_graph(ws, p))
 
 
 def query_graph(ws: Workspace, p: GraphParams) -> GraphResult:

@@ -11,7 +11,6 @@ Lines and columns are 1-based.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -21,7 +20,7 @@ from ..call import Call
 from ..codec import WIRE, Int, Name, Text
 from ..identity import Role
 from ..operation import operation
-from ._index import grammars, indexed_workspace
+from ._index import grammars, on_index
 
 if TYPE_CHECKING:
     from nexus.engine import Workspace
@@ -89,8 +88,7 @@ async def search(call: Call, p: SearchParams) -> SearchResult:
     """Ranked text, symbol or file search; the same ranking on every face."""
     languages = tuple(p.languages)
     grammars(languages)  # a bad language name is a bad request, in every mode
-    ws = await indexed_workspace(call)
-    return SearchResult(tuple(await asyncio.to_thread(_search, ws, p, languages)))
+    return SearchResult(tuple(await on_index(call, lambda ws: _search(ws, p, languages))))
 
 
 def _search(ws: Workspace, p: SearchParams, languages: tuple[str, ...]) -> list[TextMatch | SymbolMatch | FileMatch]:

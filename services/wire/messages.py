@@ -23,7 +23,8 @@ import orjson
 
 from nexus.engine.errors import NexusError
 
-from ..errors import ErrorCode, OperationError, translate
+from ..errors import ErrorCode as ErrorCode
+from ..errors import OperationError, translate
 from ..identity import Identity as Identity
 from ..identity import Role as Role
 
