@@ -6,6 +6,10 @@ never starts a kernel; the first ``ide:execute`` pays one kernel start (about ha
 and later one-shot runs take a pre-started kernel. ``sessionId`` names a persistent kernel *per user*:
 the service's session id is ``user/sessionId``, so one user can neither read nor reset another's
 variables with a guessed id.
+
+Kernels run sandboxed (docs/kernels.md): the workspace is mounted read-only, the gateway's secrets are not
+in their environment, and where bubblewrap cannot isolate them the service refuses to run code
+(``unavailable``) unless the admin set ``kernels.allow_unsandboxed``.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ class KernelsHandle:
 
                     if self._closed:
                         raise KernelError("the gateway is shutting down")
-                    service = ExecutionService(self.settings)
+                    # the gateway runs other people's code: refused where kernels cannot be sandboxed
+                    service = ExecutionService(self.settings, require_isolation=True)
                     await service.start()
                     self._service = service
                     log.info("kernels service started (%s backend)", service.backend.name)

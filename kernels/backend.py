@@ -257,6 +257,7 @@ class LocalBackend:
             ro_binds=tuple(sandbox.runtime_paths(binds)),
             hidden=self._hidden,
             cpus=self.limits.cpus,
+            cwd_in_workspace=self.settings.cwd_in_workspace,
         )
         if writable and self.user is not None and self.workspace is not None:
             _warn_unwritable(self.workspace, self.user)

@@ -84,6 +84,7 @@ class SandboxPlan:
     ro_binds: tuple[str, ...] = ()
     hidden: tuple[str, ...] = ()
     cpus: float = 0.0
+    cwd_in_workspace: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -254,7 +255,7 @@ def launch_prefix(plan: SandboxPlan, paths: KernelPaths, workspace: Path | None,
     config: dict[str, object] = {
         "rlimits": rlimits,
         "cgroups": layout.plan(paths.root.name, memory, limits.processes, plan.cpus) if layout else [],
-        "cwd": str(paths.work),
+        "cwd": str(workspace if workspace is not None and plan.cwd_in_workspace and not plan.bwrap else paths.work),
         "env": dict(plan.env),
         "log": str(paths.log),
         "user": list(plan.user) if plan.user is not None else None,
@@ -314,7 +315,8 @@ def _bwrap(
     for folder in plan.hidden:
         if folder != "/tmp" and _under(folder, [*rebind, *bound]) and not _under(str(paths.root), [folder]):
             args += ["--tmpfs", folder]
-    args += ["--chdir", str(paths.work), "--"]
+    cwd = workspace if workspace is not None and plan.cwd_in_workspace else paths.work
+    args += ["--chdir", str(cwd), "--"]
     return args, stage
 
 

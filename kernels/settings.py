@@ -67,6 +67,7 @@ class KernelSettings:
     gateway_url: str = ""
     gateway_token: str = ""
     workspace: Path | None = None
+    cwd_in_workspace: bool = False  # kernels start in the workspace root (else in their own work/ folder)
 
     def __post_init__(self) -> None:
         for name in (
