@@ -212,16 +212,37 @@ ATTACKS = [
 ]
 
 
-def skip_unless_supported(attack: Attack) -> None:
-    """Skip an attack whose defence this machine cannot give (said, not silently passed)."""
+def unsupported(attack: Attack) -> str | None:
+    """Why this machine cannot give the defence an attack tests, or None."""
     from nexus.kernels.cgroups import find_layout
 
     if attack.needs == "x86_64" and platform.machine() != "x86_64":
-        pytest.skip("the syscall numbers in this attack are x86_64's")
+        return "the syscall numbers in this attack are x86_64's"
     if attack.needs in ("pids", "memory", "cpu"):
         layout = find_layout()
         if layout is None or not layout.has(attack.needs):
-            pytest.skip(f"no writable {attack.needs} cgroup on this machine")
+            return f"no writable {attack.needs} cgroup on this machine"
+    return None
+
+
+def skip_unless_supported(attack: Attack) -> None:
+    """Skip an attack whose defence this machine cannot give (said, not silently passed)."""
+    reason = unsupported(attack)
+    if reason is not None:
+        pytest.skip(reason)
+
+
+def run_all(h: Host, results: dict[str, dict[str, Any]]) -> None:
+    """Check each face's results (attack name -> reply); one message naming every attack that got out."""
+    escaped = []
+    for attack in ATTACKS:
+        if attack.name not in results:
+            continue
+        try:
+            attack.check(h, results[attack.name])
+        except AssertionError as exc:
+            escaped.append(f"{attack.name}: {exc}")
+    assert not escaped, "\n\n".join(escaped)
 
 
 def require_sandbox() -> None:
