@@ -184,7 +184,9 @@ class JupyterExecutor:
             async for event in events:
                 yield event
         finally:
-            await events.aclose()
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:  # an early close interrupts the kernel
+                await aclose()
 
     async def _run(self, kernel: AttachedKernel, code: str, timeout: float) -> AsyncIterator[StreamEvent]:
         events = stream_code(kernel, code, timeout=timeout, output_limits=self.output_limits,
@@ -193,7 +195,9 @@ class JupyterExecutor:
             async for event in events:
                 yield event
         finally:
-            await events.aclose()
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     @contextlib.asynccontextmanager
     async def attached(self, kernel_id: str, language: str, ready_timeout: float | None = None,

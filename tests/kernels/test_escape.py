@@ -36,7 +36,8 @@ def escape_host(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Host]
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def sandboxed(escape_host: Host) -> AsyncIterator[ExecutionService]:
     settings = KernelSettings(pool={}, memory_mb=MEMORY_MB, processes=PROCESSES, cpus=0.5, timeout_seconds=30,
-                              cull_idle_seconds=0, workspace=escape_host.workspace, max_output_bytes=100_000)
+                              cull_idle_seconds=0, workspace=escape_host.workspace, max_output_bytes=100_000,
+                              env={"python": {"CONFIGURED_BY_ADMIN": "yes"}})
     async with ExecutionService(settings, require_isolation=True) as service:
         yield service
 
@@ -46,6 +47,12 @@ async def test_attack_fails(attack: Attack, escape_host: Host, sandboxed: Execut
     skip_unless_supported(attack)
     result = await sandboxed.execute(escape_host.subs(attack.code), timeout=60)
     attack.check(escape_host, result.to_json())
+
+
+async def test_the_admin_configured_environment_reaches_the_kernel(sandboxed: ExecutionService) -> None:
+    result = await sandboxed.execute("import os\nprint(os.environ['CONFIGURED_BY_ADMIN'], os.environ['HOME'])")
+    configured, home = result.output.split()
+    assert configured == "yes" and home.endswith("/home")
 
 
 async def test_the_kernel_is_an_unprivileged_user_without_capabilities(sandboxed: ExecutionService) -> None:
