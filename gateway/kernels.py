@@ -40,6 +40,9 @@ class KernelsHandle:
         self._starting = asyncio.Lock()
         self._running = 0
         self._closed = False
+        from nexus.kernels.service import warn_if_unsandboxed
+
+        warn_if_unsandboxed(settings)  # at start-up, not at the first ide:execute
 
     @property
     def max_timeout(self) -> float:

@@ -79,6 +79,10 @@ class JupyterExecutor:
         self.kernel_settings = kernel_settings or KernelSettings(workspace=cwd, cwd_in_workspace=True)
         self._service: ExecutionService | None = None
         self._starting = asyncio.Lock()
+        if not self.gateway_mode:
+            from nexus.kernels.service import warn_if_unsandboxed
+
+            warn_if_unsandboxed(self.kernel_settings)  # at start-up, not at the first execute
         self.cwd = cwd  # where one-shot local kernels run: the workspace root
         self.kernel_spec_manager = kernel_spec_manager
         self.default_timeout = default_timeout

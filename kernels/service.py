@@ -394,6 +394,28 @@ class ExecutionService:
         return out
 
 
+def warn_if_unsandboxed(settings: KernelSettings) -> bool:
+    """At a face's start-up: log whether its code execution will be refused (or run unsandboxed).
+
+    Cheap after the first call (the probe is cached per process); returns whether kernels are sandboxed.
+    Remote kernels (``gateway_url``) are the remote gateway's to isolate.
+    """
+    if settings.gateway_url:
+        return True
+    from .sandbox import isolation
+
+    found = isolation(settings)
+    if found.available:
+        return True
+    if settings.allow_unsandboxed:
+        log.warning("kernels are NOT sandboxed (%s); kernels.allow_unsandboxed is set, so code from clients "
+                    "runs as this server's user", found.detail)
+    else:
+        log.warning("kernels cannot be sandboxed (%s): code execution will be refused until that is fixed or "
+                    "kernels.allow_unsandboxed is set (docs/kernels.md)", found.detail)
+    return False
+
+
 def _default_backend(settings: KernelSettings) -> KernelBackend:
     if settings.gateway_url:
         from .gateway_client import GatewayBackend
