@@ -63,7 +63,8 @@ def run(
             language = found.name if found else None
     try:
         settings = kernel_settings(load_settings(Path.cwd()))
-        settings = dataclasses.replace(settings, pool={})
+        # the folder it is run from is the workspace, visible read-only (homes are hidden from kernels)
+        settings = dataclasses.replace(settings, pool={}, workspace=settings.workspace or Path.cwd())
         if gateway_url:
             settings = dataclasses.replace(
                 settings, gateway_url=gateway_url, gateway_token=gateway_token or ""

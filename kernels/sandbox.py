@@ -23,6 +23,7 @@ CPU time is per execution: before each run the service raises every process's so
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import json
 import logging
@@ -367,9 +368,7 @@ class CpuArmer:
         if child == 0:  # pragma: no cover - runs in the child
             code = 1
             try:
-                import ctypes
-
-                ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+                ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (ctypes imported before the fork)
                 os.dup2(to_r, 0)
                 os.dup2(from_w, 1)
                 os.closerange(3, 65536)
