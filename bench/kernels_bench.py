@@ -5,7 +5,7 @@ What each timer covers:
   execute_request, read IOPub until the request's ``idle``, read the execute_reply): the floor. It is
   measured in batches of 20 alternating with the Nexus batches, so both see the same machine load.
 - nexus warm execute: the same code through ``ExecutionService.execute`` on a session's kernel (sandboxed:
-  rlimits, pids cgroup, bubblewrap when installed), from the call to the returned result.
+  bubblewrap as an unprivileged user with seccomp, cgroups, rlimits), from the call to the returned result.
 - one-shot, pool warm: ``ExecutionService.stream`` with no session, time to the first output item and to
   the result, with the language's pool refilled before each run (the pool is what makes this fast).
 - one-shot, cold: the same with no pool: a kernel start on the critical path.
@@ -140,10 +140,8 @@ async def main() -> None:
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     async with ExecutionService(KernelSettings(pool={"python": 1}, cull_idle_seconds=0)) as service:
-        sandbox = getattr(service.backend, "bwrap", None)
-        print(
-            f"sandbox: rlimits, pids cgroup {getattr(service.backend, 'cgroup_root', None)}, bwrap {sandbox}"
-        )
+        for layer, state in getattr(service.backend, "describe", dict)().items():
+            print(f"sandbox {layer}: {state}")
         raw, ours = await warm_round_trips(service, args.rounds)
         warm_first, warm_done = await one_shots(service, 20, warm=True)
         conc_start, conc_lat, throughput = await concurrent_sessions(service, 20, 10)

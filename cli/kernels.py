@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -19,7 +20,8 @@ def kernels() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(as_json: bool) -> None:
     """Show which languages are ready to run and which sandbox layers are active."""
-    from nexus.kernels import ExecutionService, KernelSettings
+    from nexus.engine.config import load_settings
+    from nexus.kernels import ExecutionService, KernelSettings, kernel_settings
     from nexus.kernels.sandbox import describe
 
     async def gather() -> list[dict[str, object]]:
@@ -33,7 +35,7 @@ def list_(as_json: bool) -> None:
             await service.close()
 
     rows = asyncio.run(gather())
-    sandbox = describe()
+    sandbox = describe(kernel_settings(load_settings(Path.cwd())))
     if as_json:
         click.echo(json.dumps({"languages": rows, "sandbox": sandbox}, indent=2))
         return

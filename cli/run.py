@@ -1,5 +1,7 @@
 """``nexus run``: run code in a kernel and print its output; the exit status is the run's exitCode
-(0 ok, 1 error, 124 timeout, 137 killed by a limit; 2 when it could not run at all)."""
+(0 ok, 1 error, 124 timeout, 137 killed by a limit, 128+N when the kernel died of signal N; 2 when it
+could not run at all). Runs locally even where kernels cannot be sandboxed (with a warning): it is the
+user's own code, run as the user."""
 
 from __future__ import annotations
 
@@ -61,7 +63,8 @@ def run(
             language = found.name if found else None
     try:
         settings = kernel_settings(load_settings(Path.cwd()))
-        settings = dataclasses.replace(settings, pool={})
+        # the folder it is run from is the workspace, visible read-only (homes are hidden from kernels)
+        settings = dataclasses.replace(settings, pool={}, workspace=settings.workspace or Path.cwd())
         if gateway_url:
             settings = dataclasses.replace(
                 settings, gateway_url=gateway_url, gateway_token=gateway_token or ""
@@ -93,6 +96,10 @@ async def _run(settings: object, code: str, language: str, timeout: float | None
             elif isinstance(event, Error):
                 sys.stderr.write(event.text if not sys.stderr.isatty() else "\n".join(event.traceback) + "\n")
         assert result is not None
+        if not as_json and result.truncated:  # the notice is the result's last item, never streamed
+            notice = next((i for i in reversed(result.outputs) if isinstance(i, Stream)), None)
+            if notice is not None and notice.text.lstrip().startswith("[output truncated"):
+                sys.stderr.write(notice.text)
         if as_json:
             click.echo(json.dumps(result.to_json(), indent=2))
         elif result.reason and not any(

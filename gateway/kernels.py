@@ -1,4 +1,4 @@
-"""The gateway's :class:`~nexus.gateway.handlers.ide_execute.Executor`: the ``nexus.kernels`` execution
+"""The gateway's :class:`~nexus.services.ops.execute.Executor`: the ``nexus.kernels`` execution
 service, started on first use.
 
 Starting the service fills a warm pool of kernels (``kernels.pool``), so a gateway that never runs code
@@ -6,6 +6,10 @@ never starts a kernel; the first ``ide:execute`` pays one kernel start (about ha
 and later one-shot runs take a pre-started kernel. ``sessionId`` names a persistent kernel *per user*:
 the service's session id is ``user/sessionId``, so one user can neither read nor reset another's
 variables with a guessed id.
+
+Kernels run sandboxed (docs/kernels.md): the workspace is mounted read-only, the gateway's secrets are not
+in their environment, and where bubblewrap cannot isolate them the service refuses to run code
+(``unavailable``) unless the admin set ``kernels.allow_unsandboxed``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ class KernelsHandle:
         self._starting = asyncio.Lock()
         self._running = 0
         self._closed = False
+        from nexus.kernels.service import warn_if_unsandboxed
+
+        warn_if_unsandboxed(settings)  # at start-up, not at the first ide:execute
 
     @property
     def max_timeout(self) -> float:
@@ -50,7 +57,8 @@ class KernelsHandle:
 
                     if self._closed:
                         raise KernelError("the gateway is shutting down")
-                    service = ExecutionService(self.settings)
+                    # the gateway runs other people's code: refused where kernels cannot be sandboxed
+                    service = ExecutionService(self.settings, require_isolation=True)
                     await service.start()
                     self._service = service
                     log.info("kernels service started (%s backend)", service.backend.name)

@@ -1,11 +1,18 @@
-"""``POST execute`` / ``ide:execute`` in the Jupyter extension: code run by jupyter-server's own kernel
-manager, so a server started with ``--gateway-url`` runs it on the gateway, and a request carrying a
-notebook's ``kernelId`` runs in that notebook's kernel (its variables, its imports).
+"""``POST execute`` / ``ide:execute`` in the Jupyter extension: where code runs depends on the request.
 
-Without ``kernelId`` each request starts a kernel of the language through the server's
-``MultiKernelManager`` (it shows in ``/api/kernels`` while it runs) and shuts it down afterwards: a fresh
-namespace each time. The execute/collect/timeout/interrupt logic is ``nexus.kernels.stream_code``, the
-same as the gateway's; only where the kernel comes from differs.
+- Without ``kernelId`` (a one-shot run, e.g. from the editor's "run file"): in a sandboxed kernel of the
+  ``nexus.kernels`` execution service, the same as the gateway's ``ide:execute`` (bubblewrap as an
+  unprivileged user, the workspace read-only, no secrets in the environment; see docs/kernels.md), started
+  in the workspace root and discarded afterwards: a fresh namespace each time. It does not show in
+  ``/api/kernels``. Where the sandbox is unavailable, the run is refused (``unavailable``) unless the
+  admin set ``kernels.allow_unsandboxed``.
+- With a notebook's ``kernelId``: in that notebook's kernel (its variables, its imports), under Jupyter's
+  own trust model: it is the user's own kernel, started by jupyter-server as the server's user, and
+  Nexus adds no sandbox to it.
+- A server started with ``--gateway-url`` runs one-shot code on the gateway, through jupyter-server's own
+  kernel manager (the kernels live on the gateway's machine, isolated there).
+
+The execute/collect/timeout/interrupt logic is ``nexus.kernels.stream_code`` in every case.
 
 Each request opens its own client on the kernel's channels: shell replies go to the client that asked,
 and IOPub output is matched by the request's message id, so a notebook's frontend on the same kernel is
@@ -28,7 +35,16 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 
 from nexus.engine.errors import NotFoundError
-from nexus.kernels import AttachedKernel, KernelError, OutputLimits, StreamEvent, UnknownLanguageError, stream_code
+from nexus.kernels import (
+    AttachedKernel,
+    ExecutionService,
+    KernelError,
+    KernelSettings,
+    OutputLimits,
+    StreamEvent,
+    UnknownLanguageError,
+    stream_code,
+)
 from nexus.kernels.languages import resolve
 from nexus.services.ops.execute import ExecuteRequest
 from nexus.services.wire import ErrorCode, GatewayError
@@ -57,8 +73,16 @@ class JupyterExecutor:
 
     def __init__(self, kernel_manager: Any, kernel_spec_manager: Any, *, default_timeout: float,
                  max_timeout: float, output_limits: OutputLimits, interrupt_grace: float = 3.0,
-                 ready_timeout: float = 60.0, cwd: Path | None = None) -> None:
+                 ready_timeout: float = 60.0, cwd: Path | None = None,
+                 kernel_settings: KernelSettings | None = None) -> None:
         self.kernel_manager = kernel_manager
+        self.kernel_settings = kernel_settings or KernelSettings(workspace=cwd, cwd_in_workspace=True)
+        self._service: ExecutionService | None = None
+        self._starting = asyncio.Lock()
+        if not self.gateway_mode:
+            from nexus.kernels.service import warn_if_unsandboxed
+
+            warn_if_unsandboxed(self.kernel_settings)  # at start-up, not at the first execute
         self.cwd = cwd  # where one-shot local kernels run: the workspace root
         self.kernel_spec_manager = kernel_spec_manager
         self.default_timeout = default_timeout
@@ -127,10 +151,12 @@ class JupyterExecutor:
                     async for event in self._run(kernel, request.code, timeout):
                         yield event
                 return
+            if not self.gateway_mode:
+                async for event in self._sandboxed(request.language or "python", request.code, timeout):
+                    yield event
+                return
             name, language = await self.kernel_name(request.language or "python")
-            # Local kernels start in the workspace root; a gateway's kernels live on another file system.
-            where = {"cwd": str(self.cwd)} if self.cwd is not None and not self.gateway_mode else {}
-            kernel_id = await self.kernel_manager.start_kernel(kernel_name=name, **where)
+            kernel_id = await self.kernel_manager.start_kernel(kernel_name=name)
             try:
                 async with self.attached(kernel_id, language, keep=False) as kernel:
                     async for event in self._run(kernel, request.code, timeout):
@@ -141,6 +167,31 @@ class JupyterExecutor:
         finally:
             self.running -= 1
 
+    async def service(self) -> ExecutionService:
+        """The sandboxed execution service for one-shot runs, started on first use."""
+        if self._service is None:
+            async with self._starting:
+                if self._service is None:
+                    service = ExecutionService(self.kernel_settings, require_isolation=True)
+                    await service.start()
+                    self._service = service
+        return self._service
+
+    async def _sandboxed(self, language: str, code: str, timeout: float) -> AsyncIterator[StreamEvent]:
+        service = await self.service()
+        try:
+            service.backend.check(language)
+        except UnknownLanguageError:
+            raise NoKernelspecError(language, sorted(await self.kernelspecs())) from None
+        events = service.stream(code, language, timeout=timeout)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:  # an early close interrupts the kernel
+                await aclose()
+
     async def _run(self, kernel: AttachedKernel, code: str, timeout: float) -> AsyncIterator[StreamEvent]:
         events = stream_code(kernel, code, timeout=timeout, output_limits=self.output_limits,
                              interrupt_grace=self.interrupt_grace)
@@ -148,7 +199,9 @@ class JupyterExecutor:
             async for event in events:
                 yield event
         finally:
-            await events.aclose()
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     @contextlib.asynccontextmanager
     async def attached(self, kernel_id: str, language: str, ready_timeout: float | None = None,
@@ -244,6 +297,10 @@ class JupyterExecutor:
             log.warning("could not shut down kernel %s", kernel_id, exc_info=True)
 
     async def close(self) -> None:
+        async with self._starting:
+            if self._service is not None:
+                await self._service.close()
+                self._service = None
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await self._close_client(client)

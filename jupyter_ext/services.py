@@ -93,7 +93,9 @@ class NexusServices:
                                    max_timeout=max(limits.max_execute_timeout, timeout),
                                    output_limits=kernels.output_limits,
                                    interrupt_grace=kernels.interrupt_grace_seconds,
-                                   ready_timeout=kernels.start_timeout_seconds, cwd=root)
+                                   ready_timeout=kernels.start_timeout_seconds, cwd=root,
+                                   kernel_settings=dataclasses.replace(
+                                       kernels, workspace=kernels.workspace or root, cwd_in_workspace=True))
         providers, problem = None, None
         from nexus.engine.providers import ProviderRouter
 

@@ -19,6 +19,7 @@ from .errors import (
     KernelError,
     KernelStartError,
     NoSuchSessionError,
+    SandboxUnavailableError,
     ToolchainMissingError,
     UnknownLanguageError,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "OutputLimits",
     "Rich",
     "RunnableKernel",
+    "SandboxUnavailableError",
     "SessionInfo",
     "Stream",
     "StreamEvent",

@@ -5,7 +5,8 @@
      │    ├── UnknownLanguageError   no built-in language, alias or installed kernelspec of that name
      │    └── NoSuchSessionError     a session id never opened, or already culled or shut down
      ├── UnavailableError
-     │    └── ToolchainMissingError  a known language whose toolchain (node, javac, g++) is absent
+     │    ├── ToolchainMissingError  a known language whose toolchain (node, javac, g++) is absent
+     │    └── SandboxUnavailableError  a face that runs others' code, on a machine without the sandbox
      └── KernelError                 a kernel could not be started, reached, or kept alive
           ├── KernelStartError       the kernel process did not come up (its log tail is in the message)
           └── GatewayError           the gateway refused or failed a request (HTTP status in the message)
@@ -36,6 +37,16 @@ class ToolchainMissingError(UnavailableError):
     def __init__(self, language: str, what: str) -> None:
         super().__init__(f"{language} cannot run here: {what}")
         self.language = language
+
+
+class SandboxUnavailableError(UnavailableError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"code execution is refused: kernels cannot be sandboxed here ({detail}). Install bubblewrap and "
+            "allow unprivileged user namespaces (docs/kernels.md), or, to run code unsandboxed anyway, set "
+            "kernels.allow_unsandboxed = true (NEXUS_KERNELS_ALLOW_UNSANDBOXED=1)"
+        )
+        self.detail = detail
 
 
 class KernelError(NexusError):

@@ -82,8 +82,9 @@ class RunnableKernel(Protocol):
     async def limit_hit(self) -> str | None:
         """After an execution: the message of a limit the code hit that outputs do not show, or None."""
 
-    async def death_reason(self) -> tuple[str, bool]:
-        """Why the kernel died: (message for the user, whether a resource limit killed it)."""
+    async def death_reason(self) -> tuple[str, int | None]:
+        """Why the kernel died: (message for the user, exit code to report: 137 for a resource limit,
+        128+N for a kill by signal N; None when unknown, reported as 1)."""
 
     async def recover(self) -> None:
         """Restart the kernel (killing everything it started) and wait until it answers again."""
@@ -104,8 +105,8 @@ class AttachedKernel:
     async def limit_hit(self) -> str | None:
         return None
 
-    async def death_reason(self) -> tuple[str, bool]:
-        return "the kernel died", False
+    async def death_reason(self) -> tuple[str, int | None]:
+        return "the kernel died", None
 
     async def recover(self) -> None:
         await self.manager.restart_kernel(now=True)
@@ -225,10 +226,10 @@ class _Run:
             await asyncio.shield(self._stop_after_cancel())
             raise
         if finished is None:  # the kernel died
-            reason, by_limit = await self.kernel.death_reason()
+            reason, exit_code = await self.kernel.death_reason()
             self._add(Error("KernelDied", f"{reason}; the kernel was restarted and its state was lost", ()))
             await self._recover()
-            return self._result(EXIT_KILLED if by_limit else EXIT_ERROR, start, reason)
+            return self._result(EXIT_ERROR if exit_code is None else exit_code, start, reason)
         if not finished:  # timed out
             return await self._after_timeout(start, timeout)
         limit = await self.kernel.limit_hit()

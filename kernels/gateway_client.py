@@ -25,6 +25,7 @@ from jupyter_client.session import Session
 
 from .errors import GatewayError, UnknownLanguageError
 from .languages import resolve
+from .sandbox import Isolation
 from .settings import KernelSettings
 
 log = logging.getLogger(__name__)
@@ -205,8 +206,8 @@ class GatewayKernel:
     async def limit_hit(self) -> str | None:
         return None
 
-    async def death_reason(self) -> tuple[str, bool]:
-        return "the remote kernel died", False
+    async def death_reason(self) -> tuple[str, int | None]:
+        return "the remote kernel died", None
 
     async def recover(self) -> None:
         await self.manager.restart_kernel(now=True)
@@ -288,7 +289,11 @@ class GatewayBackend:
             self._session(), f"{ws_url}/api/kernels/{quote(kernel_id)}/channels", self._headers
         )
 
-    async def start(self, language: str) -> GatewayKernel:
+    def isolation(self) -> Isolation:
+        """Remote kernels run on the gateway's machine, under its own isolation: not this server's secrets."""
+        return Isolation(True, None, f"remote kernels on {self.settings.gateway_url} (isolated by that gateway)")
+
+    async def start(self, language: str, writable: bool = False) -> GatewayKernel:
         name = await self.kernel_name(language)
         info = await self.request("POST", "/api/kernels", {"name": name})
         kernel = GatewayKernel(self, str(info["id"]), self.check(language))

@@ -59,6 +59,7 @@ class Language:
     extensions: tuple[str, ...]
     aliases: tuple[str, ...] = ()
     headroom_mb: int = 0  # address space beyond the heap limit that the runtime reserves
+    runtime_mb: int = 0  # memory the runtime uses beyond its heap limit (the memory cgroup allows it)
     check: Callable[[], str | None] = lambda: None
     codemirror_mode: str = ""
     pygments_lexer: str = ""
@@ -112,6 +113,7 @@ LANGUAGES: dict[str, Language] = {
             _runs("javascript"),
             ("js", "node", "nodejs"),
             headroom_mb=2048,
+            runtime_mb=384,
             check=_need("node", hint="install Node.js 18+ (apt-get install nodejs)"),
         ),
         Language(
@@ -121,6 +123,7 @@ LANGUAGES: dict[str, Language] = {
             _runs("typescript"),
             ("ts",),
             headroom_mb=2048,
+            runtime_mb=384,
             check=_typescript_check,
         ),
         Language(
@@ -130,6 +133,7 @@ LANGUAGES: dict[str, Language] = {
             _runs("java", ".jsh"),
             ("jshell",),
             headroom_mb=2048,
+            runtime_mb=384,
             check=_need("java", "javac", hint="install a JDK 11+ (apt-get install default-jdk)"),
         ),
         Language(

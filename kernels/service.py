@@ -32,7 +32,7 @@ from typing import Any, Self
 
 from .backend import Kernel, KernelBackend, LocalBackend
 from .debug.registry import SessionRegistry
-from .errors import KernelError, NoSuchSessionError
+from .errors import KernelError, NoSuchSessionError, SandboxUnavailableError
 from .execution import run_code, stream_code
 from .languages import LANGUAGES
 from .results import ExecutionResult, OutputItem
@@ -76,9 +76,17 @@ class ExecutionService:
         settings: KernelSettings | None = None,
         backend: KernelBackend | None = None,
         registry: SessionRegistry | None = None,
+        *,
+        require_isolation: bool = False,
     ) -> None:
-        """``registry``: where sessions are advertised for debuggers (default: the user's runtime folder)."""
+        """``registry``: where sessions are advertised for debuggers (default: the user's runtime folder).
+
+        ``require_isolation``: refuse to run code (SandboxUnavailableError) when the backend's kernels are
+        not sandboxed and the admin did not opt in with ``kernels.allow_unsandboxed``: the gateway and the
+        Jupyter extension pass True, because they run other people's code; ``nexus run`` does not.
+        """
         self.settings = settings or KernelSettings()
+        self.require_isolation = require_isolation
         self.registry = registry or SessionRegistry()
         if backend is None:
             backend = _default_backend(self.settings)
@@ -89,6 +97,26 @@ class ExecutionService:
         self._background: set[asyncio.Task[Any]] = set()
         self._culler: asyncio.Task[None] | None = None
         self._closed = False
+        self._check_isolation(warn=True)
+
+    def _check_isolation(self, warn: bool = False) -> None:
+        isolation = self.backend.isolation()
+        if isolation.available:
+            return
+        if self.require_isolation and not self.settings.allow_unsandboxed:
+            if warn:
+                log.warning("code execution will be refused: %s", isolation.detail)
+                return
+            raise SandboxUnavailableError(isolation.detail)
+        if warn:
+            log.warning("kernels run UNSANDBOXED (%s): code can read and change whatever this service can",
+                        isolation.detail)
+
+    def isolation(self) -> dict[str, object]:
+        """Whether code runs sandboxed here, and whether this service would refuse to run it."""
+        found = self.backend.isolation()
+        refused = self.require_isolation and not found.available and not self.settings.allow_unsandboxed
+        return {"sandboxed": found.available, "detail": found.detail, "refused": refused}
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -101,7 +129,7 @@ class ExecutionService:
         """Start the idle culler and, with ``prewarm``, fill the configured pools (in the background)."""
         if self._culler is None and self.settings.cull_idle_seconds > 0:
             self._culler = asyncio.create_task(self._cull_forever())
-        if prewarm:
+        if prewarm and not self.isolation()["refused"]:
             for language, size in self.settings.pool.items():
                 if size > 0:
                     self._refill(self.backend.check(language))
@@ -121,13 +149,17 @@ class ExecutionService:
         *,
         session_id: str | None = None,
         timeout: float | None = None,
+        writable: bool = False,
     ) -> ExecutionResult:
         """Run ``code``; with ``session_id`` in that session's kernel (created on first use).
 
-        Raises UnknownLanguageError, ToolchainMissingError, KernelStartError; faults of the code itself
-        are in the result. Cancelling the calling task interrupts the kernel, which stays usable.
+        ``writable``: the workspace is mounted read-write for this run (a one-shot run then gets a fresh
+        kernel rather than a pooled, read-only one; a session keeps what its first use asked for).
+        Raises UnknownLanguageError, ToolchainMissingError, KernelStartError, SandboxUnavailableError;
+        faults of the code itself are in the result. Cancelling the calling task interrupts the kernel,
+        which stays usable.
         """
-        async with self._acquire(language, session_id, timeout) as (kernel, seconds):
+        async with self._acquire(language, session_id, timeout, writable) as (kernel, seconds):
             result = await run_code(
                 kernel,
                 code,
@@ -145,12 +177,13 @@ class ExecutionService:
         *,
         session_id: str | None = None,
         timeout: float | None = None,
+        writable: bool = False,
     ) -> AsyncIterator[StreamEvent]:
-        """Yield each output item as it arrives, then the ``ExecutionResult``; same errors as ``execute``.
-
-        Closing the iterator early (``aclose()``, or a cancelled consumer) interrupts the run.
+        """Yield each output item as it arrives, then the ``ExecutionResult``; same errors and
+        ``writable`` as ``execute``. Closing the iterator early (``aclose()``, or a cancelled consumer)
+        interrupts the run.
         """
-        async with self._acquire(language, session_id, timeout) as (kernel, seconds):
+        async with self._acquire(language, session_id, timeout, writable) as (kernel, seconds):
             async for event in stream_code(
                 kernel,
                 code,
@@ -165,22 +198,23 @@ class ExecutionService:
 
     @contextlib.asynccontextmanager
     async def _acquire(
-        self, language: str, session_id: str | None, timeout: float | None
+        self, language: str, session_id: str | None, timeout: float | None, writable: bool = False
     ) -> AsyncIterator[tuple[Kernel, float]]:
         """The kernel to run on: the session's (held under its lock) or a pooled one, discarded after."""
         self._check_open()
+        self._check_isolation()
         language = self.backend.check(language)
         seconds = self.settings.timeout_seconds if timeout is None else timeout
         if seconds <= 0:
             raise ValueError("timeout must be positive")
         if session_id is None:
-            kernel = await self._take(language)
+            kernel = await (self.backend.start(language, writable=True) if writable else self._take(language))
             try:
                 yield kernel, seconds
             finally:
                 self._discard(kernel)
             return
-        session = await self._session(session_id, language)
+        session = await self._session(session_id, language, writable)
         async with session.lock:
             session.last_used = time.monotonic()
             try:
@@ -190,20 +224,23 @@ class ExecutionService:
 
     # --- sessions -----------------------------------------------------------------------------
 
-    async def open_session(self, language: str = "python", session_id: str | None = None) -> str:
+    async def open_session(
+        self, language: str = "python", session_id: str | None = None, writable: bool = False
+    ) -> str:
         """Start a session's kernel now (rather than on its first execution); returns its id."""
         self._check_open()
+        self._check_isolation()
         session_id = session_id or uuid.uuid4().hex
-        await self._session(session_id, self.backend.check(language))
+        await self._session(session_id, self.backend.check(language), writable)
         return session_id
 
-    async def _session(self, session_id: str, language: str) -> _Session:
+    async def _session(self, session_id: str, language: str, writable: bool = False) -> _Session:
         session = self._sessions.get(session_id)
         if session is not None:
             if session.kernel.language != language:
                 raise KernelError(f"session {session_id!r} runs {session.kernel.language}, not {language}")
             return session
-        kernel = await self._take(language)
+        kernel = await (self.backend.start(language, writable=True) if writable else self._take(language))
         if session_id in self._sessions:  # another caller opened it while this one was starting a kernel
             self._discard(kernel)
             return self._sessions[session_id]
@@ -355,6 +392,28 @@ class ExecutionService:
             missing = await asyncio.to_thread(lang.missing)
             out.append(LanguageStatus(lang.name, lang.display_name, missing is None, missing or "ready"))
         return out
+
+
+def warn_if_unsandboxed(settings: KernelSettings) -> bool:
+    """At a face's start-up: log whether its code execution will be refused (or run unsandboxed).
+
+    Cheap after the first call (the probe is cached per process); returns whether kernels are sandboxed.
+    Remote kernels (``gateway_url``) are the remote gateway's to isolate.
+    """
+    if settings.gateway_url:
+        return True
+    from .sandbox import isolation
+
+    found = isolation(settings)
+    if found.available:
+        return True
+    if settings.allow_unsandboxed:
+        log.warning("kernels are NOT sandboxed (%s); kernels.allow_unsandboxed is set, so code from clients "
+                    "runs as this server's user", found.detail)
+    else:
+        log.warning("kernels cannot be sandboxed (%s): code execution will be refused until that is fixed or "
+                    "kernels.allow_unsandboxed is set (docs/kernels.md)", found.detail)
+    return False
 
 
 def _default_backend(settings: KernelSettings) -> KernelBackend:

@@ -21,7 +21,8 @@ class Limits:
 
     ``memory_mb`` is the address-space limit for native code (Python, C++); for the JavaScript and Java
     runtimes it is their heap limit, because V8 and the JVM reserve far more address space than they use.
-    ``cpu_seconds`` counts per execution, not over a session's lifetime.
+    ``cpu_seconds`` counts per execution, not over a session's lifetime; ``cpus`` is a share of the machine
+    (1.0: one core's worth), enforced by a cpu cgroup where one is writable.
     """
 
     memory_mb: int = 1024
@@ -29,6 +30,7 @@ class Limits:
     processes: int = 128
     file_size_mb: int = 256
     network: bool = False
+    cpus: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -51,12 +53,21 @@ class KernelSettings:
     processes: int = 128
     file_size_mb: int = 256
     network: bool = False
+    cpus: float = 1.0  # CPU share of one kernel (cgroup cpu.max / cfs quota), 0: unlimited
     use_bwrap: bool = True
+    use_cgroups: bool = True
+    cgroup_root: str = ""  # a delegated cgroup v2 folder; empty: found from /proc/self/cgroup
+    sandbox_uid: int = 65534  # the host user kernels run as when the service runs as root
+    sandbox_gid: int = 65534
+    allow_unsandboxed: bool = False  # let the gateway/Jupyter extension run code without bubblewrap
+    hidden_paths: tuple[Path, ...] = ()  # more folders kernels must not see (beyond homes, config, cache)
+    env: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # language or "*" -> VAR -> value
     max_output_bytes: int = 1_000_000
     max_output_items: int = 1_000
     gateway_url: str = ""
     gateway_token: str = ""
     workspace: Path | None = None
+    cwd_in_workspace: bool = False  # kernels start in the workspace root (else in their own work/ folder)
 
     def __post_init__(self) -> None:
         for name in (
@@ -74,10 +85,23 @@ class KernelSettings:
         for language, size in self.pool.items():
             if not isinstance(size, int) or size < 0:
                 raise ConfigError(f"setting kernels.pool.{language} must be a non-negative integer")
+        if self.cpus < 0:
+            raise ConfigError("setting kernels.cpus must be 0 (unlimited) or a positive number of CPUs")
+        if self.sandbox_uid <= 0 or self.sandbox_gid <= 0:
+            raise ConfigError("settings kernels.sandbox_uid and sandbox_gid must name an unprivileged user (> 0)")
+        for language, variables in self.env.items():
+            if not isinstance(variables, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+            ):
+                raise ConfigError(f"setting kernels.env.{language} must be a table of NAME = \"value\" strings")
+
+    def env_for(self, language: str) -> dict[str, str]:
+        """The variables the admin configured for ``language``'s kernels (``"*"`` applies to all)."""
+        return {**self.env.get("*", {}), **self.env.get(language, {})}
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.memory_mb, self.cpu_seconds, self.processes, self.file_size_mb, self.network)
+        return Limits(self.memory_mb, self.cpu_seconds, self.processes, self.file_size_mb, self.network, self.cpus)
 
     @property
     def output_limits(self) -> OutputLimits:

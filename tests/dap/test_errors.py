@@ -3,6 +3,7 @@ session that stays usable."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -19,7 +20,8 @@ def kill_kernel(service: ExecutionService, session_id: str) -> None:
     pid = service.kernel(session_id).pid  # type: ignore[attr-defined]
     process = psutil.Process(pid)
     for proc in [*process.children(recursive=True), process]:
-        os.kill(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # killing bwrap's pid-namespace init kills the rest
+            os.kill(proc.pid, signal.SIGKILL)
     psutil.wait_procs([process], timeout=10)
 
 

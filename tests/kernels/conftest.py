@@ -17,7 +17,7 @@ import pytest_asyncio
 from pytest_asyncio import is_async_test
 
 from nexus.kernels import ExecutionService, KernelSettings
-from nexus.kernels.sandbox import find_cgroup_root
+from nexus.kernels.cgroups import find_layout
 
 HERE = Path(__file__).parent
 
@@ -54,4 +54,5 @@ def need(*tools: str) -> None:
         pytest.skip(f"{', '.join(missing)} not installed on this machine")
 
 
-can_limit_processes = find_cgroup_root() is not None or os.geteuid() != 0
+_layout = find_layout()
+can_limit_processes = (_layout is not None and _layout.has("pids")) or os.geteuid() != 0

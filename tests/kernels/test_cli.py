@@ -68,7 +68,7 @@ def test_kernels_list_shows_languages_and_sandbox(tmp_path: Path) -> None:
     rows = {row["language"]: row for row in data["languages"]}
     assert set(rows) == {"python", "javascript", "typescript", "java", "cpp"}
     assert rows["python"]["ready"] is True
-    assert set(data["sandbox"]) == {"rlimits", "pids cgroup", "bubblewrap"}
+    assert set(data["sandbox"]) == {"isolation", "cgroups", "rlimits"}
 
 
 async def test_kernels_install_writes_specs_that_jupyter_can_start(tmp_path: Path) -> None:
