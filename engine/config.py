@@ -76,7 +76,10 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
         candidates.append(root / WORKSPACE_FILE)
     for path in candidates:
         if path.is_file():
-            _merge(merged, _read_toml(path))
+            values = _read_toml(path)
+            if path.name == WORKSPACE_FILE:
+                values = _untrusted(values, path)
+            _merge(merged, values)
             sources.append(str(path))
     for key, value in env.items():
         if not key.startswith(ENV_PREFIX):
@@ -85,6 +88,47 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
         if section and name:
             merged.setdefault(section, {})[name] = value
     return Settings(merged, tuple(sources))
+
+
+TRUSTED_ONLY: dict[str, frozenset[str] | None] = {
+    "kernels": frozenset({"use_bwrap", "use_cgroups", "allow_unsandboxed", "sandbox_uid", "sandbox_gid", "network",
+                          "hidden_paths", "env", "cgroup_root", "gateway_url", "gateway_token", "memory_mb",
+                          "cpu_seconds", "processes", "file_size_mb", "cpus", "timeout_seconds"}),
+    "gateway": None,  # every key: the secret, users file, proxies, limits
+    "context": frozenset({"store_dir"}),
+    "index": frozenset({"cache_dir"}),
+}
+"""Settings a workspace's own ``.nexus.toml`` may not set: the workspace is content (a cloned repository,
+a notebook someone shared), and these keys would weaken the sandbox, raise its limits, or send data and
+keys elsewhere. They come only from the user's nexus.toml, the environment or the server's own config."""
+SECRET_KEYS = frozenset({"base_url", "api_key", "api_key_env"})
+"""In any section of a workspace file: a provider's address and key would let a repository send the
+user's API key (or, through ``api_key_env``, any environment variable) to a server of its choosing."""
+
+
+def _untrusted(values: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``values`` of a workspace file without the keys only trusted sources may set (each one logged)."""
+    kept: dict[str, Any] = {}
+    for section, table in values.items():
+        if not isinstance(table, dict):
+            kept[section] = table
+            continue
+        banned = TRUSTED_ONLY.get(section, frozenset())
+        kept[section] = _strip(table, banned, f"{section}.", path)
+    return kept
+
+
+def _strip(table: dict[str, Any], banned: frozenset[str] | None, prefix: str, path: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if banned is None or key in banned or key in SECRET_KEYS:
+            log.warning("%s: ignoring %s%s: it can only be set in the user's %s or a NEXUS_ environment variable",
+                        path, prefix, key, USER_FILE)
+        elif isinstance(value, dict):
+            out[key] = _strip(value, frozenset(), f"{prefix}{key}.", path)
+        else:
+            out[key] = value
+    return out
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
