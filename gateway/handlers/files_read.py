@@ -2,8 +2,10 @@
 
 The path is relative to the gateway's ``--root`` (an absolute path is accepted only inside it); ``../``,
 absolute paths elsewhere and symlinks leading out are refused with ``invalid_path`` by
-``nexus.engine.paths``, the one place every adapter checks paths. The read runs in a worker thread so a
-large file never stalls other connections.
+``nexus.engine.paths``, the one place every adapter checks paths (it opens beneath the root's descriptor,
+so a symlink swapped in during the read cannot lead out either). A path no file can have (a NUL byte,
+a lone surrogate) is a malformed request: ``bad_request``. The read runs in a worker thread so a large
+file never stalls other connections.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nexus.engine.errors import BadPathError
 from nexus.engine.paths import read_text_inside
 
 from ..protocol import Context, Handler, Registry, Reply, Request, Role
@@ -28,7 +31,10 @@ def make_handler(root: Path) -> Handler:
 
     async def read_file(request: Request, ctx: Context) -> AsyncIterator[Reply]:
         path = request.text("path")
-        real, content = await asyncio.to_thread(read_text_inside, real_root, path)
+        try:
+            real, content = await asyncio.to_thread(read_text_inside, real_root, path)
+        except BadPathError as exc:
+            raise request.invalid(f"payload.path: {exc}") from exc
         relative = real.relative_to(real_root).as_posix()
         yield Reply(TYPE, {"path": relative, "content": content})
 
