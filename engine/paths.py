@@ -156,6 +156,23 @@ def read_text_inside(root: Path, path: str | os.PathLike[str], limit: int = MAX_
     rather than refused: the client sees the text.
     """
     fd, real = open_inside(root, path)
+    return real, _read_text(fd, path, limit)
+
+
+def read_text_file(path: str | os.PathLike[str], limit: int = MAX_READ_BYTES) -> str:
+    """Read a text file a client named outside any workspace (the LSP: a library's source), with the
+    same checks as :func:`read_text_inside` but no confinement: a FIFO or a device is refused, never
+    waited on, and the size cap holds even for a file that grows while it is read."""
+    raw = encode_path(path)
+    try:
+        fd = os.open(raw, _OPEN_FLAGS)
+    except OSError as exc:
+        raise _translate(exc, path) from exc
+    return _read_text(fd, path, limit)
+
+
+def _read_text(fd: int, path: str | os.PathLike[str], limit: int) -> str:
+    """Check and read (then close) a descriptor opened for a client."""
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -181,7 +198,7 @@ def read_text_inside(root: Path, path: str | os.PathLike[str], limit: int = MAX_
     data = b"".join(chunks)
     if b"\0" in data[:8192]:
         raise WorkspaceError(f"{path} is a binary file")
-    return real, data.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace")
 
 
 # -- the two ways to open beneath a descriptor ---------------------------------------------------------
