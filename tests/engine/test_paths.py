@@ -177,3 +177,21 @@ def test_open_inside_hands_back_a_descriptor_of_the_file(method: str, tree: tupl
         assert real == root / "src" / "app.py"
     finally:
         os.close(fd)
+
+
+def test_files_outside_any_workspace_get_the_same_checks(tmp_path: Path) -> None:
+    """The LSP reads a library's source (outside every folder) with read_text_file: no confinement,
+    but a FIFO is refused at once, and size, binary and missing are clear errors."""
+    from nexus.engine.paths import read_text_file
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "lib.py").write_text("def lib(): pass\n")
+    (tmp_path / "big.py").write_bytes(b"#" * 100)
+    assert read_text_file(tmp_path / "lib.py") == "def lib(): pass\n"
+    for name, fragment in {"pipe": "not a regular file", ".": "not a file", "big.py": "above the 10-byte"}.items():
+        with pytest.raises(WorkspaceError, match=fragment):
+            read_text_file(tmp_path / name, limit=10)
+    with pytest.raises(NotFoundError):
+        read_text_file(tmp_path / "missing.py")
+    with pytest.raises(BadPathError):
+        read_text_file(str(tmp_path / "a\x00b.py"))
