@@ -6,6 +6,7 @@ Each subclass carries a message a user can act on. Third-party errors are transl
     NexusError
      ├── ConfigError            invalid nexus.toml / NEXUS_* value
      ├── WorkspaceError         root missing, unreadable, or a path outside the workspace
+     │    └── BadPathError      a path that cannot name a file (a NUL byte, a lone surrogate)
      ├── IndexError_            the on-disk index cannot be used as asked
      │    └── IndexLockedError  another process is writing this workspace's index
      ├── NotFoundError          an unknown id, file or symbol
@@ -27,6 +28,10 @@ class ConfigError(NexusError):
 
 class WorkspaceError(NexusError):
     pass
+
+
+class BadPathError(WorkspaceError):
+    """A client sent a path no file can have: a request error rather than an access refusal."""
 
 
 class IndexError_(NexusError):

@@ -32,10 +32,12 @@ class SourceFile:
     """Text of a file at one version. Thread-safe: the lazy parse runs at most once."""
 
     def __init__(self, path: str, text: str, language: str | None = None, version: int | None = None,
-                 old_tree: ts.Tree | None = None) -> None:
+                 old_tree: ts.Tree | None = None, max_parse_bytes: int = MAX_PARSE_BYTES) -> None:
         """``old_tree``: the previous version's tree with this version's edits applied (``Tree.edit``);
-        tree-sitter then re-parses only what changed."""
+        tree-sitter then re-parses only what changed. Above ``max_parse_bytes`` there is no tree (and
+        so no symbols, folds or syntax errors): the language server passes the index's size limit."""
         self.path = path
+        self.max_parse_bytes = max_parse_bytes
         self.language = language if language is not None else language_for(path)
         self.text = text
         self.version = version
@@ -63,7 +65,7 @@ class SourceFile:
 
     @property
     def parseable(self) -> bool:
-        return self.language not in (None, "notebook") and len(self.data) <= MAX_PARSE_BYTES
+        return self.language not in (None, "notebook") and len(self.data) <= self.max_parse_bytes
 
     @property
     def tree(self) -> ts.Tree | None:

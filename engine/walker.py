@@ -1,7 +1,9 @@
 """Walking a workspace: which files the index should look at, and why the others are left out.
 
 Honours `.gitignore` files at every level (git's own matching rules, through pathspec) and a
-`.nexusignore` with the same syntax; never enters `.git`, virtualenvs, `node_modules` or build folders.
+`.nexusignore` with the same syntax; never enters `.git`, virtualenvs, `node_modules` or build output
+(told apart from a source package named ``build`` by :mod:`.skip_rules`), and says which folders it left
+out and why.
 Symlinked folders are followed once (a loop is reported, not walked forever); symlinks leading out of
 the workspace are skipped, so indexing never reads outside the root.
 """
@@ -18,16 +20,12 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 from .languages import language_for
+from .skip_rules import skip_reason
 
 log = logging.getLogger(__name__)
 
-SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".nexus", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache",
-    ".ruff_cache", ".tox", ".nox", ".venv", "venv", ".eggs", "build", "dist", "target", "out",
-    ".gradle", ".idea", ".vscode-test", "site-packages", ".ipynb_checkpoints", "bower_components",
-    ".next", ".nuxt", "cmake-build-debug", "cmake-build-release",
-})
 IGNORE_FILES = (".gitignore", ".nexusignore")
+IGNORED = "ignored by .gitignore/.nexusignore"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +43,6 @@ class Rejected:
     reason: str
     size: int = 0
     mtime_ns: int = 0
-
-
-def _is_virtualenv(directory: str) -> bool:
-    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
 
 
 class Walker:
@@ -85,7 +79,12 @@ class Walker:
             except OSError:
                 is_link, is_dir = True, False
             if is_dir:
-                if name in SKIP_DIRS or _is_virtualenv(entry.path) or self._ignored(specs, child_rel, True):
+                why = skip_reason(entry.path, name)
+                if why is None and self._ignored(specs, child_rel, True):
+                    why = IGNORED
+                if why is not None:
+                    if why:
+                        yield Rejected(child_rel, f"folder skipped: {why}")
                     continue
                 try:
                     info = os.stat(entry.path)
@@ -135,10 +134,10 @@ class Walker:
             child_rel = "/".join(parts[:depth + 1])
             is_dir = depth < len(parts) - 1
             directory = os.path.join(directory, name)
-            if is_dir and (name in SKIP_DIRS or _is_virtualenv(directory)):
-                return f"inside {name}/, which is never indexed"
+            if is_dir and (why := skip_reason(directory, name)) is not None:
+                return f"inside {child_rel}/, which is never indexed" + (f" ({why})" if why else "")
             if self._ignored(specs, child_rel, is_dir):
-                return "ignored by .gitignore/.nexusignore"
+                return IGNORED
         return None
 
     def _inside(self, path: str) -> bool:

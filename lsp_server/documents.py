@@ -18,24 +18,52 @@ from urllib.parse import unquote, urlparse
 import tree_sitter as ts
 from lsprotocol import types
 
-from nexus.engine.errors import NexusError
+from nexus.engine.errors import BadPathError, NexusError
 from nexus.engine.languages import find_lsp_id, language_for
+from nexus.engine.paths import encode_path, read_text_file, read_text_inside
+from nexus.engine.settings import IndexSettings
 from nexus.engine.source import SourceFile
 
 from .convert import LineMap
 
 log = logging.getLogger(__name__)
 
+MAX_DISK_DOCUMENT = 20_000_000  # bytes: a file the client did not open is read from disk up to this
+DEFAULT_MAX_BYTES = IndexSettings().max_file_size
+
+
 class DocumentError(NexusError):
     """A request names a document that is not open or cannot be read."""
 
 
 def path_of(uri: str) -> Path | None:
-    """The file-system path of a ``file:`` URI, or None for other schemes."""
+    """The file-system path of a ``file:`` URI, or None for other schemes and for a ``file:`` URI no
+    file can have (``%00``, a lone surrogate): such a document is served as an untitled buffer."""
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         return None
-    return Path(unquote(parsed.path))
+    path = unquote(parsed.path)
+    if bad_path_reason(path) is not None:
+        return None
+    return Path(path)
+
+
+def bad_path_reason(path: str) -> str | None:
+    """Why ``path`` cannot name a file, or None when it can."""
+    try:
+        encode_path(path)
+    except BadPathError as exc:
+        return str(exc)
+    return None
+
+
+def bad_file_uri(uri: str) -> str | None:
+    """For a ``file:`` URI that names no possible file: a message saying why; otherwise None."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    reason = bad_path_reason(unquote(parsed.path))
+    return f"{ascii(uri)} is not a usable file URI: {reason}" if reason else None
 
 
 @dataclass(slots=True)
@@ -51,6 +79,18 @@ class Document:
     rel: str = ""  # workspace-relative path when inside a folder, else the absolute path
     _edited: ts.Tree | None = field(default=None, repr=False)  # the last tree, with the edits since applied
     folder: tuple[int, object] | None = field(default=None, repr=False)  # (folders generation, its Folder)
+    # Above this many bytes the document gets no parse, no jedi and no indexing (the index's own
+    # max_file_size, set when it is opened in a folder): a 20 MB buffer must not cost gigabytes.
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    @property
+    def size(self) -> int:
+        """Bytes of the text in UTF-8."""
+        return len(self.lines.data)
+
+    @property
+    def too_large(self) -> bool:
+        return self.size > self.max_bytes
 
     @property
     def lines(self) -> LineMap:
@@ -62,7 +102,7 @@ class Document:
     def source(self) -> SourceFile:
         if self._source is None:
             self._source = SourceFile(self.rel or str(self.path or self.uri), self.text, self.language, self.version,
-                                      old_tree=self._edited)
+                                      old_tree=self._edited, max_parse_bytes=self.max_bytes)
             self._edited = None
         return self._source
 
@@ -113,24 +153,27 @@ class Documents:
     def close(self, uri: str) -> Document | None:
         return self._docs.pop(_key(uri), None)
 
-    def require(self, uri: str) -> Document:
+    def require(self, uri: str, root: Path | None = None) -> Document:
         """The open document, or the file on disk when the client asks about one it did not open.
 
-        Raises DocumentError when it is neither open nor a readable file.
+        A file inside ``root`` (its workspace folder) is read beneath the folder's descriptor, so a
+        symlink swapped in meanwhile cannot lead out of it; a FIFO or device is refused, not waited on.
+        Raises DocumentError when it is neither open nor a readable text file.
         """
         doc = self.get(uri)
         if doc is not None:
             return doc
         path = path_of(uri)
         if path is None:
-            raise DocumentError(f"{uri} is not open and not a file")
+            raise DocumentError(bad_file_uri(uri) or f"{uri} is not open and not a file")
         try:
-            size = path.stat().st_size
-            if size > 20_000_000:
-                raise DocumentError(f"{path} is too large ({size} bytes)")
-            text = path.read_bytes().decode("utf-8", "replace")
-        except OSError as exc:
-            raise DocumentError(f"{uri} is not open and cannot be read: {exc.strerror or exc}") from exc
+            parent = Path(os.path.realpath(path.parent))  # only names the file; the read is beneath root
+            if root is not None and parent.is_relative_to(root):
+                _, text = read_text_inside(root, parent.relative_to(root) / path.name, MAX_DISK_DOCUMENT)
+            else:
+                text = read_text_file(path, MAX_DISK_DOCUMENT)
+        except NexusError as exc:
+            raise DocumentError(f"{uri} is not open and cannot be read: {exc}") from exc
         language = language_for(path.name)
         return Document(uri, path, 0, text, language, self.encoding, rel=str(path))
 

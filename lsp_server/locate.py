@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from nexus.engine.errors import NexusError
 from nexus.engine.model import Span
+from nexus.engine.paths import read_text_file
 from nexus.engine.python_semantics import PyName
 
 from .convert import LineMap
@@ -57,9 +58,9 @@ class Locator:
                 except NexusError:
                     text = None
             if text is None:
-                try:
-                    text = absolute.read_bytes().decode("utf-8", "replace")
-                except OSError as exc:
+                try:  # non-blocking, regular files only, size-capped: a FIFO must not hang the server
+                    text = read_text_file(absolute)
+                except NexusError as exc:
                     log.info("cannot read %s for positions: %s", absolute, exc)
             if text is not None:
                 found = LineMap(text.encode("utf-8", "surrogatepass"), self.ls.documents.encoding)

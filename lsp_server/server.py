@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import re
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -29,11 +31,12 @@ from nexus.engine.jedi_process import JediProcess
 from nexus.engine.python_semantics import PythonSemantics
 
 from .convert import encoding_for, lsp_encoding
-from .documents import Document, DocumentError, Documents
+from .documents import Document, DocumentError, Documents, path_of
 from .folders import Folder, Folders
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+POPUP_INTERVAL = 300.0  # seconds: at most one window/showMessage popup for out-of-band errors in this time
 
 FEATURES = (
     "lifecycle", "sync", "watch", "diagnostics", "completion", "hover", "signature_help", "definition",
@@ -55,7 +58,16 @@ class NexusProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """pygls drops a request whose params do not fit the method's type without answering it,
-        which leaves the client waiting forever: answer such a request with InvalidParams."""
+        which leaves the client waiting forever: answer such a request with InvalidParams.
+
+        This is json's ``object_hook``: it sees every object of a message, innermost first, so it is
+        also where lone surrogates (``"\\ud800"`` is valid JSON, but no UTF-8 can carry it) become
+        U+FFFD in every string (URIs, queries, document text) before any feature encodes one. U+FFFD
+        takes as many UTF-8 bytes and UTF-16 units as a surrogate, so positions do not move."""
+        for key, value in list(data.items()):
+            clean = _scrub(value)
+            if clean is not value:
+                data[key] = clean
         try:
             return super().structure_message(data)
         except JsonRpcException:
@@ -64,6 +76,7 @@ class NexusProtocol(LanguageServerProtocol):
                 log.info("invalid params for %s (id %s): answered with an error", data.get("method"), msg_id)
                 error = JsonRpcInvalidParams(message=f"invalid params for {data.get('method')}")
                 self._send_response(msg_id, error=error.to_response_error())
+                raise error from None
             raise
 
     @lsp_method(types.SHUTDOWN)
@@ -115,6 +128,8 @@ class NexusServer(LanguageServer):
         self._progress_tokens: dict[str, str] = {}
         self._loose_python: dict[Path, PythonSemantics] = {}
         self._jedi: JediProcess | None = None
+        self.errors_reported = 0
+        self._last_popup: float | None = None
 
     @property
     def jedi(self) -> JediProcess:
@@ -203,13 +218,22 @@ class NexusServer(LanguageServer):
     def document(self, uri: str) -> Document:
         """The open (or on-disk) document; raises a JSON-RPC error the client can show otherwise."""
         try:
-            return self.documents.require(uri)
+            doc = self.documents.get(uri)
+            if doc is not None:
+                return doc
+            folder = self.folders.for_path(path_of(uri))
+            return self.documents.require(uri, folder.root if folder is not None else None)
         except DocumentError as exc:
             log.info("%s", exc)
             raise DocumentRequestError(str(exc)) from exc
 
     def semantics(self, doc: Document) -> PythonSemantics | None:
-        """jedi for a Python document: its folder's, or one for its own folder when outside them all."""
+        """jedi for a Python document: its folder's, or one for its own folder when outside them all.
+
+        None for a document above its size limit: parso takes about 20 s and gigabytes per 1 MB of
+        source, so jedi never sees such a buffer; features answer from the syntax tree or the index."""
+        if doc.too_large:
+            return None
         folder = self.folder_of(doc)
         if folder is not None:
             return folder.python(self.jedi)
@@ -241,6 +265,29 @@ class NexusServer(LanguageServer):
             if folder is not None and doc.path is not None and self.folder_of(doc) is folder:
                 out[doc.rel] = doc.source
         return out
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls pops up ``window/showMessage`` for every message it cannot handle: a client sending
+        garbage (or a fuzzer) meant hundreds of popups. Each error goes to the log (stderr and
+        ``window/logMessage``); the user sees at most one popup per :data:`POPUP_INTERVAL`, saying
+        where the rest went. Errors in requests are answered in the response, as pygls does."""
+        if source is FeatureRequestError:
+            return
+        self.errors_reported += 1
+        what = "a message the server could not handle" if source is JsonRpcException else "a notification failed"
+        text = f"{what}: {error}"
+        log.warning("%s", text)
+        try:
+            self.log_to_client(text, types.MessageType.Warning)
+            now = time.monotonic()
+            if self._last_popup is None or now - self._last_popup >= POPUP_INTERVAL:
+                self._last_popup = now
+                self.window_show_message(types.ShowMessageParams(
+                    type=types.MessageType.Error,
+                    message=f"Nexus: {text}. Further errors in the next {POPUP_INTERVAL / 60:.0f} minutes "
+                            "go to the Nexus log only."))
+        except Exception:  # the transport itself is gone: stderr has it
+            log.debug("could not report the error to the client", exc_info=True)
 
     def log_to_client(self, message: str, kind: types.MessageType = types.MessageType.Log) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
@@ -278,6 +325,19 @@ class NexusServer(LanguageServer):
             self.emit("indexed", folder)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with lone surrogates replaced (strings, and strings in lists); itself if clean."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        cleaned = [_scrub(item) for item in value]
+        return cleaned if any(a is not b for a, b in zip(cleaned, value, strict=True)) else value
+    return value
+
+
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
@@ -307,6 +367,4 @@ def stdio_streams() -> tuple[Any, Any]:
 
 
 def root_of(uri: str) -> Path | None:
-    from .documents import path_of
-
     return path_of(uri)

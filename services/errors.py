@@ -14,7 +14,14 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from nexus.engine.errors import ConfigError, NexusError, NotFoundError, UnavailableError, WorkspaceError
+from nexus.engine.errors import (
+    BadPathError,
+    ConfigError,
+    NexusError,
+    NotFoundError,
+    UnavailableError,
+    WorkspaceError,
+)
 
 
 class ErrorCode(enum.StrEnum):
@@ -50,6 +57,7 @@ class OperationError(NexusError):
 
 
 _CODES: tuple[tuple[type[NexusError], ErrorCode], ...] = (
+    (BadPathError, ErrorCode.BAD_REQUEST),  # a NUL byte or a lone surrogate: the request, not the file
     (NotFoundError, ErrorCode.NOT_FOUND),
     (WorkspaceError, ErrorCode.INVALID_PATH),
     (UnavailableError, ErrorCode.UNAVAILABLE),

@@ -26,8 +26,9 @@ from typing import Any
 
 from nexus.engine.config import Settings, load_settings
 from nexus.engine.context import counter_for
+from nexus.engine.errors import NotFoundError
 from nexus.engine.languages import language_for
-from nexus.engine.paths import resolve_inside
+from nexus.engine.paths import read_text_inside
 from nexus.engine.providers import NoProviderError, ProviderError, ProviderRouter, Request
 from nexus.engine.streams import DeltaStream
 from nexus.engine.workspace import Workspace
@@ -245,11 +246,12 @@ def _tests_target(ws: Workspace | None, doc: Document) -> tuple[str, str | None]
     has_tests = ws is not None and doc.in_workspace and (ws.root / "tests").is_dir()
     path = location_of_tests(doc.path, doc.language, has_tests)
     if ws is not None and doc.in_workspace:
-        target = resolve_inside(ws.root, path)
-    else:
-        target = Path(path)
+        try:  # beneath the root's descriptor: a link swapped in cannot lead out (WorkspaceError)
+            return path, read_text_inside(ws.root, path)[1]
+        except NotFoundError:
+            return path, None
     try:
-        return path, target.read_text(encoding="utf-8")
+        return path, Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         return path, None
     except (OSError, UnicodeDecodeError) as exc:

@@ -33,6 +33,8 @@ def register(server: NexusServer) -> None:
         old = pending.pop(doc.uri, None)
         if old is not None:
             old.cancel()
+        if not from_disk and doc.too_large:
+            return  # the index keeps the version on disk (which it skips too when as large)
         text = None if from_disk else doc.text
 
         def fire() -> None:
@@ -58,7 +60,15 @@ def register(server: NexusServer) -> None:
             except NexusError:
                 rel = ""
         doc = ls.documents.open(item, rel or (str(path) if path else item.uri))
-        if folder is not None and folder.ws is not None and rel and language_for(rel) is not None:
+        if folder is not None and folder.ws is not None:
+            doc.max_bytes = folder.ws.index_settings.max_file_size
+        if doc.too_large:
+            message = (f"Nexus: {item.uri} is {doc.size / 1e6:.1f} MB, above the {doc.max_bytes / 1e6:.1f} MB "
+                       "limit (index.max_file_size): it gets no outline, folding, syntax check, Python "
+                       "semantics or indexing while it is this large")
+            log.info("%s", message)
+            ls.log_to_client(message, types.MessageType.Info)
+        elif folder is not None and folder.ws is not None and rel and language_for(rel) is not None:
             future = ls.background.submit(_update, folder.ws, rel, doc.text)
             future.add_done_callback(lambda f: f.exception() and log.info("indexing %s: %s", rel, f.exception()))
         if doc.language == "python" and doc.path is not None:

@@ -157,6 +157,10 @@ async def test_files_read_serves_workspace_files_and_refuses_everything_else(
             assert error_code(reply) == "invalid_path", path
             assert "top secret" not in json.dumps(reply)
         assert error_code(await c.request("files:read", {"path": "nope.py"})) == "not_found"
+        for bad in ("a\x00b", "src/app.py\x00.txt"):
+            reply = await c.request("files:read", {"path": bad})
+            assert error_code(reply) == "bad_request", reply
+            assert "NUL byte" in reply["data"]["message"]
         assert error_code(await c.request("files:read", {"path": 3})) == "bad_request"
         assert error_code(await c.request("files:read", {})) == "bad_request"
 

@@ -50,7 +50,8 @@ async def test_files_refuses_paths_outside_the_workspace(jp_fetch: Fetch, worksp
         assert "outside the workspace" in reply["message"]
     (workspace / "data.bin").write_bytes(b"\0\1\2")
     cases = [({"path": "missing.py"}, 404, "not_found"), ({"path": "data.bin"}, 403, "invalid_path"),
-             ({"path": "src"}, 403, "invalid_path"), ({}, 400, "bad_request"), ({"path": ""}, 400, "bad_request")]
+             ({"path": "src"}, 403, "invalid_path"), ({}, 400, "bad_request"), ({"path": ""}, 400, "bad_request"),
+             ({"path": "src/app.py\x00.txt"}, 404, "not_found")]  # Tornado turns the NUL into a space
     for params, code, name in cases:
         status, reply = await api(jp_fetch, "files", params=params)
         assert (status, reply["code"]) == (code, name), (params, reply)
