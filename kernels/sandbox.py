@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -195,6 +196,38 @@ def hidden_folders(settings: KernelSettings, base: Path | None) -> list[str]:
     return sorted((p for p in found if p != "/" and os.path.isdir(p)), key=lambda p: (p.count(os.sep), p))
 
 
+def closed_ancestor(path: str, uid: int) -> str | None:
+    """The first folder above ``path`` that a process of ``uid`` cannot look into, or None."""
+    parts = Path(path).parts
+    for depth in range(2, len(parts)):
+        prefix = str(Path(*parts[:depth]))
+        try:
+            st = os.stat(prefix)
+        except OSError:
+            return None
+        if not (st.st_mode & stat.S_IXOTH) and st.st_uid != uid:
+            return prefix
+    return None
+
+
+def mount_points(hidden: Iterable[str], binds: Iterable[str], uid: int | None) -> list[str]:
+    """Where the tmpfs mounts go for a sandbox running as ``uid``: over each hidden folder, and over the
+    first folder closed to others above a hidden folder or a bind target.
+
+    bwrap makes its mounts as that unprivileged user, so it cannot look inside a folder closed to others
+    (a 0700 cache or project folder, a test's temporary folder): it could neither mount below one nor
+    create a bind target's parents there. Nothing below such a folder is visible to the kernel anyway, so
+    an empty tmpfs on it hides nothing more, and gives the binds a place to land.
+    """
+    points = set(hidden)
+    if uid is not None:
+        for path in [*hidden, *binds]:
+            closed = closed_ancestor(path, uid)
+            if closed is not None:
+                points.add(closed)
+    return sorted(points, key=lambda p: (p.count(os.sep), p))
+
+
 def runtime_paths(extra: Iterable[str] = ()) -> list[str]:
     """What kernels run from: the interpreter, its site-packages, this package, and ``extra``."""
     needed = {sys.prefix, sys.exec_prefix, sys.base_prefix, str(PACKAGE_ROOT), *(e for e in sys.path if e), *extra}
@@ -292,14 +325,16 @@ def _bwrap(
     if plan.seccomp_file is not None:
         args += ["--seccomp", "{seccomp_fd}"]
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for folder in _outermost(plan.hidden):
+    targets = [str(paths.root), *plan.ro_binds, *([str(workspace)] if workspace is not None else [])]
+    hidden = mount_points(plan.hidden, targets, plan.user[0] if plan.user is not None else None)
+    for folder in _outermost(hidden):
         if folder == "/tmp" and plan.limits.memory_mb:
             args += ["--size", str(plan.limits.memory_mb * MB)]  # counted in the memory cgroup too
         args += ["--tmpfs", folder]
     bound = [str(paths.root)]
     if workspace is not None:
         bound.append(str(workspace))
-    rebind = [p for p in _outermost(plan.ro_binds) if _under(p, plan.hidden) and not _under(p, bound)]
+    rebind = [p for p in _outermost(plan.ro_binds) if _under(p, hidden) and not _under(p, bound)]
     binds = [("--ro-bind", path) for path in rebind]
     if workspace is not None:
         binds.append(("--bind" if writable else "--ro-bind", str(workspace)))
@@ -313,7 +348,7 @@ def _bwrap(
         args += [kind, source, path]
     args += ["--bind", str(paths.root), str(paths.root)]
     # hidden folders inside what was just bound back (a config folder inside the workspace, say)
-    for folder in plan.hidden:
+    for folder in hidden:
         if folder != "/tmp" and _under(folder, [*rebind, *bound]) and not _under(str(paths.root), [folder]):
             args += ["--tmpfs", folder]
     cwd = workspace if workspace is not None and plan.cwd_in_workspace else paths.work

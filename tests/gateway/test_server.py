@@ -235,10 +235,23 @@ async def test_login_attempts_are_rate_limited_per_address(start: Start) -> None
         assert error_code(await c.login("dave")) == "rate_limited"
 
 
-async def test_settings_come_from_the_workspace_toml(start: Start, workspace: Path, settings: Any) -> None:
-    (workspace / ".nexus.toml").write_text('[gateway]\nmax_concurrent = 3\nrate_limit = "100/m"\n'
-                                           '[gateway.type_limits]\n"files:read" = "1/h"\n')
-    loaded = load_settings(workspace).section("gateway", GatewaySettings)
+async def test_settings_come_from_the_user_toml_not_the_workspace(start: Start, workspace: Path, settings: Any) -> None:
+    """The gateway's settings are the machine's (its secret, proxies, limits): the user's nexus.toml sets
+    them, while a workspace's .nexus.toml (content, e.g. a cloned repository) is ignored for them."""
+    from nexus.engine.config import user_config_dir
+
+    body = '[gateway]\nmax_concurrent = 3\nrate_limit = "100/m"\n[gateway.type_limits]\n"files:read" = "1/h"\n'
+    (workspace / ".nexus.toml").write_text(body + 'secret = "known-to-the-repository"\n')
+    ignored = load_settings(workspace).section("gateway", GatewaySettings)
+    assert (ignored.max_concurrent, ignored.rate_limit, ignored.secret) == (16, "1000/15m", "")
+    (workspace / ".nexus.toml").unlink()
+    user = user_config_dir()
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "nexus.toml").write_text(body)
+    try:
+        loaded = load_settings(workspace).section("gateway", GatewaySettings)
+    finally:
+        (user / "nexus.toml").unlink()
     assert (loaded.max_concurrent, loaded.rate_limit) == (3, "100/m")
     assert loaded.type_rates()["files:read"] == "1/h" and loaded.type_rates()["processor:chain"] == "10/15m"
     async with start(type_limits=loaded.type_limits) as gw, client(gw, "vera") as c:
