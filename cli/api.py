@@ -91,8 +91,8 @@ def type_text(prop: dict[str, Any]) -> str:
     if "anyOf" in prop:
         return " \\| ".join(type_text(p) for p in prop["anyOf"])
     if "$ref" in prop:
-        return prop["$ref"].rsplit("/", 1)[-1]
-    kind = prop.get("type", "any")
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
+    kind = str(prop.get("type", "any"))
     if kind == "array":
         return f"list of {type_text(prop.get('items', {}))}"
     bounds = [f"{k} {prop[k]}" for k in ("minimum", "maximum", "minLength", "maxLength") if k in prop]

@@ -31,7 +31,7 @@ def dap(port: int | None, host: str, list_sessions: bool, log_file: str | None, 
         sys.stdout.write(json.dumps([e.to_json() for e in entries], indent=2) + "\n")
         return
     _configure_logging(log_file, verbose)
-    from nexus.kernels.debug import serve_stdio, serve_tcp
+    from nexus.kernels.debug.session import serve_stdio, serve_tcp
 
     def listening(bound_host: str, bound_port: int) -> None:
         sys.stdout.write(f"listening on {bound_host}:{bound_port}\n")

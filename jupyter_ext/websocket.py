@@ -56,7 +56,7 @@ class TornadoTransport:
             stream.close()
 
 
-class NexusWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class NexusWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
     auth_resource = AUTH_RESOURCE
     session: Session | None = None
     identity: Identity | None = None
@@ -73,7 +73,7 @@ class NexusWebSocket(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type:
         """No CSP or cache headers on a WebSocket upgrade (as jupyter-server's kernel socket)."""
 
     def get_compression_options(self) -> dict[str, Any] | None:
-        return self.settings.get("websocket_compression_options", None)  # type: ignore[no-any-return]
+        return self.settings.get("websocket_compression_options", None)
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:

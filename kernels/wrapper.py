@@ -48,7 +48,7 @@ def kernel_dir() -> str:
     return os.environ.get("NEXUS_KERNEL_DIR") or os.getcwd()
 
 
-class WrapperKernel(Kernel):  # type: ignore[misc]
+class WrapperKernel(Kernel):
     """Base of the wrapper kernels: output helpers and SIGINT forwarding to ``interrupt_targets``."""
 
     implementation = "nexus"

@@ -22,11 +22,13 @@ fi
 # and the extension itself: editors/vscode/nexus.vsix (tests/editors checks it further).
 (cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npm run --silent package)
 
-# Lint everything; type-check the engine strictly. mypy needs the installed `nexus.` layout, which the
+# Lint everything; type-check strictly (every folder but the language server and the CLI so far). mypy
+# needs the installed `nexus.` layout, which the
 # editable install only builds at import time, so it reads a tree of links to the folders.
 .venv/bin/ruff check .
 mkdir -p .mypy-root/nexus
 for folder in cli engine kernels services lsp_server jupyter_ext gateway; do ln -sfn "$PWD/$folder" ".mypy-root/nexus/$folder"; done
-(cd .mypy-root && MYPYPATH=. ../.venv/bin/mypy -p nexus.engine --config-file ../pyproject.toml)
+(cd .mypy-root && MYPYPATH=. ../.venv/bin/mypy -p nexus.engine -p nexus.services -p nexus.kernels -p nexus.gateway -p nexus.jupyter_ext \
+    --config-file ../pyproject.toml)
 
 .venv/bin/python -m pytest -q "$@"

@@ -9,7 +9,7 @@ import re
 import shutil
 import signal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from ..wrapper import WrapperKernel, exit_description, kernel_dir, kill_group, limit_error_for, spawn
 from .cells import Program, split
@@ -22,7 +22,7 @@ class CppKernel(WrapperKernel):
     implementation = "nexus-cpp"
     language = "c++"
     banner = "Nexus C++ kernel (g++)"
-    language_info: ClassVar[dict[str, str]] = {
+    language_info: dict[str, object] = {
         "name": "c++",
         "mimetype": "text/x-c++src",
         "file_extension": ".cpp",

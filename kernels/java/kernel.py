@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import ClassVar
 
 from nexus.engine.config import user_cache_dir
 
@@ -92,7 +91,7 @@ class JavaKernel(RunnerKernel):
     banner = "Nexus Java kernel (JShell)"
     runtime_name = "the JVM"
     heap_words = ("java.lang.OutOfMemoryError", "Java heap space")
-    language_info: ClassVar[dict[str, str]] = {
+    language_info: dict[str, object] = {
         "name": "java",
         "mimetype": "text/x-java",
         "file_extension": ".java",

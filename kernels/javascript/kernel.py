@@ -7,7 +7,6 @@ cell with the ``typescript`` package before running it the same way.
 from __future__ import annotations
 
 import os
-from typing import ClassVar
 
 from ..wrapper import RunnerKernel, memory_mb
 from .runtime import find_typescript, node_argv
@@ -20,7 +19,7 @@ class JavaScriptKernel(RunnerKernel):
     runtime_name = "Node.js"
     runner_language = "javascript"
     heap_words = ("heap out of memory", "Reached heap limit", "Allocation failed")
-    language_info: ClassVar[dict[str, str]] = {
+    language_info: dict[str, object] = {
         "name": "javascript",
         "mimetype": "application/javascript",
         "file_extension": ".js",

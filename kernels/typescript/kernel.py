@@ -3,8 +3,6 @@ type checking) and run in the same long-lived Node.js process as the JavaScript 
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from ..javascript.kernel import JavaScriptKernel
 
 
@@ -13,7 +11,7 @@ class TypeScriptKernel(JavaScriptKernel):
     language = "typescript"
     banner = "Nexus TypeScript kernel (Node.js, typescript transpileModule)"
     runner_language = "typescript"
-    language_info: ClassVar[dict[str, str]] = {
+    language_info: dict[str, object] = {
         "name": "typescript",
         "mimetype": "text/typescript",
         "file_extension": ".ts",
