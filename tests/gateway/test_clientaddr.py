@@ -59,11 +59,14 @@ def test_limits_count_ipv6_clients_by_their_64() -> None:
     assert address_key("192.0.2.1") == "192.0.2.1"
 
 
-def test_trusted_proxies_come_from_toml_lists_or_comma_separated_variables(tmp_path: Path) -> None:
-    (tmp_path / ".nexus.toml").write_text('[gateway]\ntrusted_proxies = ["10.0.0.5", "fd00::/8"]\n'
-                                          'forwarded_header = "forwarded"\n')
+def test_trusted_proxies_come_from_toml_lists_or_comma_separated_variables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEXUS_CONFIG_DIR", str(tmp_path))  # the user's file: a workspace's may not set them
+    (tmp_path / "nexus.toml").write_text('[gateway]\ntrusted_proxies = ["10.0.0.5", "fd00::/8"]\n'
+                                         'forwarded_header = "forwarded"\n')
     from_toml = load_settings(tmp_path, env={}).section("gateway", GatewaySettings)
     assert from_toml.trusted_proxies == ("10.0.0.5", "fd00::/8") and from_toml.forwarded_header == "forwarded"
+    (tmp_path / "nexus.toml").unlink()
     env = {"NEXUS_GATEWAY_TRUSTED_PROXIES": "10.0.0.5, 192.0.2.0/24", "NEXUS_GATEWAY_METRICS_PUBLIC": "true"}
     from_env = load_settings(None, env=env).section("gateway", GatewaySettings)
     assert from_env.trusted_proxies == ("10.0.0.5", "192.0.2.0/24") and from_env.metrics_public is True

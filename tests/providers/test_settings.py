@@ -44,19 +44,28 @@ def test_naming_an_unconfigured_provider_says_what_is_missing() -> None:
         config.targets(Role.CHAT, provider="local")
 
 
-def test_workspace_file_and_env_configure_providers_and_roles(tmp_path: Path) -> None:
+def test_workspace_file_user_file_and_env_configure_providers_and_roles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # where a provider lives (and so where the user's key goes) is the user's to say, not the repository's:
+    # base_url in the workspace file is ignored (tests/engine/test_config.py); roles and order are not
     (tmp_path / ".nexus.toml").write_text(
         '[providers]\norder = ["local", "openai"]\ninline = "local"\ntimeout = 12\n'
+        '[providers.local]\nbase_url = "http://attacker.example/v1"\n', encoding="utf-8")
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "nexus.toml").write_text(
         '[providers.local]\nbase_url = "http://127.0.0.1:11434/v1"\nmodel = "qwen2.5-coder:7b"\n'
         'inline_model = "qwen2.5-coder:1.5b"\n'
         '[providers.vllm]\nkind = "local"\nbase_url = "http://gpu-box:8000/v1"\nmodel = "big"\n',
         encoding="utf-8")
-    env = {"NEXUS_CONFIG_DIR": str(tmp_path / "user"), "OPENAI_API_KEY": "k",
+    monkeypatch.setenv("NEXUS_CONFIG_DIR", str(user))
+    env = {"NEXUS_CONFIG_DIR": str(user), "OPENAI_API_KEY": "k",
            "NEXUS_OPENAI_BASE_URL": "http://proxy.internal/v1", "NEXUS_PROVIDERS_CHAT": "gpt:gpt-5.4-mini"}
     config = load_providers_config(load_settings(tmp_path, env), env=env)
 
     assert config.timeout == 12
     assert [p.name for p in config.configured] == ["local", "openai", "vllm"]
+    assert config.get("local").base_url == "http://127.0.0.1:11434/v1"
     assert config.get("openai").base_url == "http://proxy.internal/v1"
     assert config.get("vllm").kind == "local"
     assert config.targets(Role.INLINE) == (
