@@ -19,6 +19,7 @@ from pathlib import Path
 
 import msgpack
 import psutil
+import pytest
 
 from nexus.engine import Workspace
 from nexus.engine.graph.queries import CodeGraph
@@ -184,6 +185,7 @@ def check_after_kill(root: Path, committed: list[str]) -> int:
         return state.pending
 
 
+@pytest.mark.timeout(360)  # six index runs and their kills: minutes on a loaded 2-core machine
 def test_sigkill_during_reindex_then_immediate_searches_find_every_committed_symbol(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     root.mkdir()
