@@ -26,6 +26,7 @@ SKIP_DIRS = frozenset({
     ".ruff_cache", ".tox", ".nox", ".venv", "venv", ".eggs", "build", "dist", "target", "out",
     ".gradle", ".idea", ".vscode-test", "site-packages", ".ipynb_checkpoints", "bower_components",
     ".next", ".nuxt", "cmake-build-debug", "cmake-build-release",
+    ".virtual_documents",  # jupyter-lsp's copies of open notebooks and files: the originals are indexed
 })
 IGNORE_FILES = (".gitignore", ".nexusignore")
 
