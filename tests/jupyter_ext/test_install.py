@@ -69,6 +69,12 @@ def test_the_wheel_enables_the_extension_and_registers_the_spec(tmp_path: Path) 
         names = archive.namelist()
         (config,) = [n for n in names if n.endswith(".data/data/" + CONFIG_FILE)]
         enabled = json.loads(archive.read(config))
+        lab = ".data/data/share/jupyter/labextensions/nexus-jupyterlab/"
+        if (ROOT / "jupyter_ext" / "labextension" / "package.json").is_file() or os.environ.get("CI"):
+            # The prebuilt JupyterLab extension (scripts/test.sh builds it first; CI must have it).
+            assert any(n.endswith(lab + "package.json") for n in names), "the wheel has no JupyterLab extension"
+            assert any(n.endswith(lab + "schemas/nexus-jupyterlab/plugin.json") for n in names)
+            assert any(lab + "static/remoteEntry." in n for n in names)
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         assert "[jupyter_lsp_spec_v1]\nnexus = nexus.jupyter_ext.lsp_spec:spec" in archive.read(entry_points).decode()
         prefix = tmp_path / "prefix"
