@@ -124,7 +124,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[L
             "providers": {"nexus": {"enabled": True, "debouncerDelay": 0, "timeout": 30000},
                           "@jupyterlab/inline-completer:history": {"enabled": False}}},
         "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-        "@jupyterlab/completer-extension:manager": {"autoCompletion": False},
+        "@jupyterlab/completer-extension:manager": {"autoCompletion": False, "providerTimeout": 15000},
         "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
         "@jupyter-lsp/jupyterlab-lsp:hover": {"autoActivate": True, "delay": 100},
     }), encoding="utf-8")

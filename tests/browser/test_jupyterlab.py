@@ -37,11 +37,15 @@ def type_in_cell(page: Any, index: int, text: str) -> None:
     page.keyboard.type(text)
 
 
-def shoot(page: Any, name: str) -> None:
+NOTEBOOK_AREA = {"x": 290, "y": 40, "width": 1060, "height": 260}
+WITH_PANEL = {"x": 560, "y": 30, "width": 840, "height": 560}
+
+
+def shoot(page: Any, name: str, clip: dict[str, int]) -> None:
     """With NEXUS_DOC_SCREENSHOTS=<folder>, save what docs/jupyter.md shows (docs/images/ holds them)."""
     folder = os.environ.get("NEXUS_DOC_SCREENSHOTS")
     if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), clip=clip)
 
 
 def source(page: Any, index: int) -> str:
@@ -50,13 +54,21 @@ def source(page: Any, index: int) -> str:
 
 
 def test_nexus_completion_and_hover_in_a_cell(page: Any, lab: Lab) -> None:
+    lab.fake.set_default(Reply(text=""), route="anthropic")  # no ghost text over the completer
+    try:
+        completion_and_hover(page, lab)
+    finally:
+        lab.fake.set_default(Reply(), route="anthropic")
+
+
+def completion_and_hover(page: Any, lab: Lab) -> None:
     open_notebook(page, lab)
     # The kernel never ran the import: only the language server can know `scale` here.
     type_in_cell(page, 1, "sca")
     page.evaluate("window.jupyterapp.commands.execute('completer:invoke-notebook')")
     item = page.locator(".jp-Completer .jp-Completer-item", has_text="scale")
     item.first.wait_for()
-    shoot(page, "jupyterlab-completion")
+    shoot(page, "jupyterlab-completion", NOTEBOOK_AREA)
     page.keyboard.press("Escape")
 
     name = cell(page, 0).locator(".cm-content span", has_text=re.compile(r"^scale$"))
@@ -67,7 +79,7 @@ def test_nexus_completion_and_hover_in_a_cell(page: Any, lab: Lab) -> None:
     tooltip = page.locator(".lsp-hover")
     tooltip.wait_for()
     assert "factor" in tooltip.inner_text()
-    shoot(page, "jupyterlab-hover")
+    shoot(page, "jupyterlab-hover", NOTEBOOK_AREA)
 
 
 def test_go_to_a_definition_in_the_workspace_package(page: Any, lab: Lab) -> None:
@@ -97,7 +109,7 @@ def test_chat_streams_an_answer_with_its_receipt(page: Any, lab: Lab) -> None:
     assert answer.inner_text() == "Use `scale` from pkg/shapes.py."
     receipt = page.locator(".nexus-Chat-receipt").last
     assert "anthropic" in receipt.locator("summary").inner_text()
-    shoot(page, "jupyterlab-chat")
+    shoot(page, "jupyterlab-chat", WITH_PANEL)
     link = receipt.locator("a.nexus-Chat-link", has_text="pkg/shapes.py")
     link.first.click()
     page.locator(".lm-TabBar-tab", has_text="shapes.py").wait_for()
@@ -117,6 +129,7 @@ def test_explain_and_fix_a_failing_cell(page: Any, lab: Lab) -> None:
     entry.locator(".nexus-Chat-question", has_text="Explain: analysis.ipynb, cell 3").wait_for()
     entry.locator(".nexus-Chat-answer:not(.nexus-mod-streaming)", has_text="raises TypeError").wait_for()
     assert "total = 1 + 'one'" in lab.fake.requests[-1].prompt_text
+    shoot(page, "jupyterlab-explain", WITH_PANEL)
 
     lab.fake.script("anthropic", Reply(text="```python\ntotal = 1 + len('one')\n```"))
     failing.locator(".cm-content").click()
