@@ -65,6 +65,7 @@ class Navigator:
         self.scopes = FileScopes(src)
         self.sources = sources or {}
         self.with_symbols = symbols
+        self._cells: dict[str, str | None] = {}  # notebook path -> the language of its code cells
 
     # -- definitions -----------------------------------------------------------------------------
 
@@ -279,7 +280,7 @@ class Navigator:
         out[self.src.path] = [self.src.span_of(n) for n in current]
         if self.ws is not None:
             for path, ref in self.ws.references(name):
-                if path == self.src.path or path in self.sources or _family_of(path) != mine:
+                if path == self.src.path or path in self.sources or registry.family(self._language(path)) != mine:
                     continue
                 out.setdefault(path, []).append(Span(ref.line, ref.start_col, ref.line, ref.end_col))
         for path, other in self.sources.items():
@@ -291,12 +292,23 @@ class Navigator:
                 out[path] = [other.span_of(n) for n in nodes]
         return out
 
+    def _language(self, path: str) -> str | None:
+        """The language of ``path``'s indexed text: a notebook's is its code cells' (a Python notebook
+        calling a package function is one of its references)."""
+        language = registry.language_for(path)
+        if language != "notebook":
+            return language
+        if path not in self._cells:
+            info = self.ws.file_info(path) if self.ws is not None else None
+            self._cells[path] = info.language if info is not None and info.language != "notebook" else None
+        return self._cells[path]
+
     def _can_see(self, path: str, homes: set[str], name: str) -> bool:
         """Whether file ``path`` can refer to a file-level definition in one of ``homes``."""
         if path in homes:
             return True
-        language = _language_of(path)
-        fam = _family_of(path)
+        language = self._language(path)
+        fam = registry.family(language)
         if fam == "c":
             return True  # headers: anything may be included transitively
         if fam == "java" and any(posixpath.dirname(h) == posixpath.dirname(path) for h in homes):
@@ -378,10 +390,6 @@ def import_keys(language: str | None, from_path: str, module: str, names: tuple[
     if found is None or not module:
         return ImportTargets()
     return found.resolve_import(from_path, module, names)
-
-
-def _language_of(path: str) -> str | None:
-    return registry.language_for(path)
 
 
 def _family_of(path: str) -> str:

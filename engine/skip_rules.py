@@ -19,6 +19,7 @@ import os
 # Skipped by name, silently: metadata and caches that never hold a user's source.
 SILENT_DIRS = frozenset({
     ".git", ".hg", ".svn", ".nexus", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+    ".virtual_documents",  # jupyter-lsp's copies of open notebooks and files: the originals are indexed
 })
 
 # Skipped by name and reported: tool folders whose name is their marker.

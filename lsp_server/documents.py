@@ -4,6 +4,15 @@ pygls' own document store splits lines with ``str.splitlines`` (which also break
 U+2028) and converts positions differently from our engine, so the server keeps its own: bytes and a
 :class:`LineMap` per version, and a parsed :class:`SourceFile` built lazily by whichever feature
 needs it first.
+
+JupyterLab's LSP client (jupyterlab-lsp, ``@jupyterlab/lsp``) does not send notebooks as notebooks: it
+sends a *virtual document* per notebook, the code cells joined as one text in the kernel's language,
+named after the notebook under ``<root>/.virtual_documents/`` (``analysis.ipynb``, and for cells in
+another language ``analysis.ipynb.<id>.<ext>``), and when a notebook is the first document it opens,
+``<root>/.virtual_documents`` is the rootUri. :func:`path_of` maps those names back to the files they
+stand for, so folders, jedi and the index see the real workspace; :func:`virtual_of` tells a document
+that is such a copy (its language is the text's, not the notebook container's, and its text is never
+indexed in place of the notebook on disk).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import tree_sitter as ts
 from lsprotocol import types
 
 from nexus.engine.errors import BadPathError, NexusError
-from nexus.engine.languages import find_lsp_id, language_for
+from nexus.engine.languages import find, find_lsp_id, for_path, language_for
 from nexus.engine.paths import encode_path, read_text_file, read_text_inside
 from nexus.engine.settings import IndexSettings
 from nexus.engine.source import SourceFile
@@ -36,9 +45,37 @@ class DocumentError(NexusError):
     """A request names a document that is not open or cannot be read."""
 
 
+VIRTUAL_DIR = ".virtual_documents"  # jupyter-lsp's shadow folder under the server's root_dir
+
+
+@dataclass(frozen=True, slots=True)
+class Virtual:
+    """What a virtual document stands for: the real file (a notebook, or a file the client mirrors) and
+    the language of the text the client sends, known from its name (None: ask the client's language id)."""
+
+    real: Path
+    language: str | None
+
+
 def path_of(uri: str) -> Path | None:
     """The file-system path of a ``file:`` URI, or None for other schemes and for a ``file:`` URI no
-    file can have (``%00``, a lone surrogate): such a document is served as an untitled buffer."""
+    file can have (``%00``, a lone surrogate: such a document is served as an untitled buffer). A
+    jupyter-lsp virtual document gives the path of the file it stands for, and
+    ``<root>/.virtual_documents`` gives ``<root>``."""
+    raw = _raw_path(uri)
+    if raw is None:
+        return None
+    virtual = _virtual(raw)
+    return virtual.real if virtual is not None else raw
+
+
+def virtual_of(uri: str) -> Virtual | None:
+    """The file a jupyter-lsp virtual document stands for, or None for an ordinary URI."""
+    raw = _raw_path(uri)
+    return _virtual(raw) if raw is not None else None
+
+
+def _raw_path(uri: str) -> Path | None:
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         return None
@@ -66,6 +103,28 @@ def bad_file_uri(uri: str) -> str | None:
     return f"{ascii(uri)} is not a usable file URI: {reason}" if reason else None
 
 
+def _virtual(raw: Path) -> Virtual | None:
+    parts = raw.parts
+    if VIRTUAL_DIR not in parts:
+        return None
+    at = len(parts) - 1 - parts[::-1].index(VIRTUAL_DIR)  # the innermost one is the shadow folder
+    root, rest = Path(*parts[:at]), parts[at + 1:]
+    if not rest:
+        return Virtual(root, None)  # the folder itself: a rootUri
+    name = rest[-1]
+    lower = name.lower()
+    marker = lower.rfind(".ipynb")
+    if marker >= 0 and lower.endswith(".ipynb"):
+        # The notebook's own document: the cells' text, in the language the client names.
+        return Virtual(root.joinpath(*rest), None)
+    if marker >= 0 and lower[marker + len(".ipynb")] == ".":
+        # A foreign document (``analysis.ipynb.python-1.py``, ``analysis.ipynb.ipynb.py`` of older clients):
+        # its extension says its language, and it stands for the notebook it came from.
+        notebook = name[:marker + len(".ipynb")]
+        return Virtual(root.joinpath(*rest[:-1], notebook), _suffix_language(name))
+    return Virtual(root.joinpath(*rest), _suffix_language(name))  # a mirrored file: ``src/app.py``
+
+
 @dataclass(slots=True)
 class Document:
     uri: str
@@ -87,6 +146,8 @@ class Document:
     def size(self) -> int:
         """Bytes of the text in UTF-8."""
         return len(self.lines.data)
+
+    virtual: bool = False  # a jupyter-lsp virtual document: its text is not the file on disk (never indexed)
 
     @property
     def too_large(self) -> bool:
@@ -139,11 +200,17 @@ class Documents:
 
     def open(self, item: types.TextDocumentItem, rel: str) -> Document:
         path = path_of(item.uri)
-        language = language_for(path.name) if path is not None else None
-        if language is None:
-            found = find_lsp_id(item.language_id)  # an untitled buffer: its editor's language id
+        virtual = virtual_of(item.uri)
+        language = virtual.language if virtual is not None else language_for(path.name) if path is not None else None
+        # A client sending a notebook's cells under the notebook's name (jupyterlab-lsp with in-memory
+        # documents) sends code, not the notebook's JSON: the text is not the file on disk.
+        cells = language == "notebook"
+        if language is None or cells:
+            # An untitled buffer or a notebook's cells: the editor's language id says what the text is.
+            found = find_lsp_id(item.language_id) or find(item.language_id)  # "c++" from a kernelspec
             language = found.name if found is not None else None
-        doc = Document(item.uri, path, item.version, item.text, language, self.encoding, rel=rel)
+        doc = Document(item.uri, path, item.version, item.text, language, self.encoding, rel=rel,
+                       virtual=virtual is not None or cells)
         self._docs[_key(item.uri)] = doc
         return doc
 
@@ -166,6 +233,8 @@ class Documents:
         path = path_of(uri)
         if path is None:
             raise DocumentError(bad_file_uri(uri) or f"{uri} is not open and not a file")
+        if virtual_of(uri) is not None:
+            raise DocumentError(f"{uri} is a virtual document that is not open: open it first")
         try:
             parent = Path(os.path.realpath(path.parent))  # only names the file; the read is beneath root
             if root is not None and parent.is_relative_to(root):
@@ -190,6 +259,11 @@ def _point_after(start: tuple[int, int], inserted: bytes) -> tuple[int, int]:
     return start[0] + newlines, len(inserted) - inserted.rfind(b"\n") - 1
 
 
+def _suffix_language(name: str) -> str | None:
+    found = for_path(name)
+    return found.name if found is not None else None
+
+
 def _key(uri: str) -> str:
-    path = path_of(uri)
+    path = _raw_path(uri)  # a virtual document and the file it stands for are two documents
     return os.path.normpath(str(path)) if path is not None else uri

@@ -18,6 +18,18 @@ if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [
         || echo "bubblewrap could not be installed: kernels run with resource limits only" >&2
 fi
 
+# Debian's Chromium and chromedriver for the JupyterLab browser tests (tests/browser drives it with
+# Playwright through executable_path: nothing downloads a browser); without it those tests skip.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; }) \
+        || echo "chromium could not be installed: the JupyterLab browser tests will skip" >&2
+fi
+
+# The JupyterLab extension (@jupyterlab/builder from its lock file, against the jupyterlab installed above),
+# built into jupyter_ext/labextension, where the wheel and tests/browser take it from.
+(cd editors/jupyterlab && npm ci --no-audit --no-fund --loglevel=error && PYTHON="$PWD/../../.venv/bin/python" npm run --silent build >/dev/null)
+
 # The VS Code extension's toolchain (TypeScript, esbuild, vsce, the LSP node client) from its lock file,
 # and the extension itself: editors/vscode/nexus.vsix (tests/editors checks it further).
 (cd editors/vscode && npm ci --no-audit --no-fund --loglevel=error && npm run --silent package)

@@ -56,8 +56,10 @@ def test_runtime_files_are_package_data() -> None:
     suffixes = {p.strip().strip('"').lstrip("*") for p in patterns.group(1).split(",")}
     for folder in ("cli", "engine", "kernels", "lsp_server", "jupyter_ext", "gateway"):
         for path in (ROOT / folder).rglob("*"):
+            # jupyter_ext/labextension is the built JupyterLab extension: data_files, not package data.
             if path.is_file() and "node_modules" not in path.parts and "__pycache__" not in path.parts \
-                    and path.suffix not in (".py", ".pyc") and path.name != "package-lock.json":
+                    and path.suffix not in (".py", ".pyc") and path.name != "package-lock.json" \
+                    and not path.is_relative_to(ROOT / "jupyter_ext" / "labextension"):
                 assert path.suffix in suffixes or path.name in suffixes, path
 
 

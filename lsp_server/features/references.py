@@ -1,10 +1,12 @@
 """textDocument/references: jedi for Python (within a budget), the scope- and import-aware index
-search otherwise or when jedi is late."""
+search otherwise or when jedi is late. jedi does not read notebooks, so the index adds the notebooks'
+code cells to its answer (their lines are the indexed text's: the code cells joined)."""
 
 from __future__ import annotations
 
 from lsprotocol import types
 
+from nexus.engine.languages import language_for
 from nexus.engine.navigation import Navigator
 
 from ..locate import Locator, py_location
@@ -21,6 +23,13 @@ def register(server: NexusServer) -> None:
             return []
         row, col = doc.lines.row_col(params.position)
         include = params.context.include_declaration
+        folder = ls.folder_of(doc)
+
+        def search(notebooks_only: bool = False) -> list[types.Location]:
+            navigator = Navigator(folder.ws if folder else None, doc.source, ls.sources(folder))
+            locator = Locator(ls, folder, doc)
+            return [locator.location(o.path, o.span) for o in navigator.references(row, col, include)
+                    if not notebooks_only or language_for(o.path) == "notebook"]
         if doc.language == "python" and doc.path is not None:
             semantics = ls.semantics(doc)
             if semantics is not None:
@@ -28,13 +37,8 @@ def register(server: NexusServer) -> None:
                 if names:
                     found = [py_location(ls, doc, n) for n in names
                              if include or not n.description.startswith(("def ", "class "))]
+                    found += await ls.offload(search, True)
                     return _sorted([loc for loc in found if loc is not None])
-        folder = ls.folder_of(doc)
-
-        def search() -> list[types.Location]:
-            navigator = Navigator(folder.ws if folder else None, doc.source, ls.sources(folder))
-            locator = Locator(ls, folder, doc)
-            return [locator.location(o.path, o.span) for o in navigator.references(row, col, include)]
 
         return _sorted(await ls.offload(search))
 

@@ -28,7 +28,7 @@ def register(server: NexusServer) -> None:
 
     def schedule_index(ls: NexusServer, doc: Document, from_disk: bool = False) -> None:
         folder = ls.folder_of(doc)
-        if folder is None or folder.ws is None or not doc.rel or language_for(doc.rel) is None:
+        if folder is None or folder.ws is None or not doc.rel or language_for(doc.rel) is None or doc.virtual:
             return
         old = pending.pop(doc.uri, None)
         if old is not None:
@@ -68,7 +68,8 @@ def register(server: NexusServer) -> None:
                        "semantics or indexing while it is this large")
             log.info("%s", message)
             ls.log_to_client(message, types.MessageType.Info)
-        elif folder is not None and folder.ws is not None and rel and language_for(rel) is not None:
+        elif folder is not None and folder.ws is not None and rel and language_for(rel) is not None \
+                and not doc.virtual:
             future = ls.background.submit(_update, folder.ws, rel, doc.text)
             future.add_done_callback(lambda f: f.exception() and log.info("indexing %s: %s", rel, f.exception()))
         if doc.language == "python" and doc.path is not None:

@@ -18,7 +18,8 @@ from ..server import NexusServer
 
 log = logging.getLogger(__name__)
 
-_SKIP = frozenset({".git", ".nexus", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache", "build", "dist"})
+_SKIP = frozenset({".git", ".nexus", "node_modules", ".venv", "venv", "__pycache__", ".mypy_cache", "build", "dist",
+                   ".virtual_documents"})
 
 
 def register(server: NexusServer) -> None:

@@ -1,6 +1,7 @@
 """One module per operation (or per family); importing this package declares them all."""
 
 from . import (
+    ai_ask,
     ai_chat,
     contexts,
     execute,
@@ -14,5 +15,5 @@ from . import (
     status,
 )
 
-__all__ = ["ai_chat", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
+__all__ = ["ai_ask", "ai_chat", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
            "processor_run", "search", "status"]
