@@ -10,9 +10,10 @@ from . import (
     kernel_variables,
     processor_chain,
     processor_run,
+    repo_map,
     search,
     status,
 )
 
 __all__ = ["ai_chat", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
-           "processor_run", "search", "status"]
+           "processor_run", "repo_map", "search", "status"]
