@@ -5,6 +5,8 @@ it may call it.
     EDIT     changes Nexus's own state (the index, stored contexts) or proposes an edit the user accepts;
              never writes the user's files
     EXECUTE  runs code or spends money (kernels, tests, AI providers)
+    USER     only the user's own act (applying an accepted edit to their files): never granted to a
+             tool-calling client, whatever it was allowed
 
 Roles say *who* may call an operation; permissions say what a client acting for that person was allowed
 to do on its own. A declaration without one gets READ for viewer operations and EXECUTE otherwise, so a
@@ -22,6 +24,7 @@ class Permission(enum.IntEnum):
     READ = 1
     EDIT = 2
     EXECUTE = 3
+    USER = 4
 
     @property
     def label(self) -> str:
@@ -33,10 +36,9 @@ class Permission(enum.IntEnum):
         key = name.strip().lower().replace("_", "-")
         if key in ("read-only", "readonly"):
             key = "read"
-        try:
+        if key in ("read", "edit", "execute"):
             return cls[key.upper()]
-        except KeyError:
-            raise ValueError(f"unknown permission {name!r}; valid: read, edit, execute") from None
+        raise ValueError(f"unknown permission {name!r}; valid: read, edit, execute")
 
     @classmethod
     def default_for(cls, role: Role) -> Permission:

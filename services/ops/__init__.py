@@ -1,9 +1,13 @@
 """One module per operation (or per family); importing this package declares them all."""
 
 from . import (
+    ai_agent,
     ai_chat,
     contexts,
+    diagnostics,
+    edits,
     execute,
+    files_range,
     files_read,
     graph,
     index,
@@ -13,7 +17,8 @@ from . import (
     repo_map,
     search,
     status,
+    tests_run,
 )
 
-__all__ = ["ai_chat", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
-           "processor_run", "repo_map", "search", "status"]
+__all__ = ["ai_agent", "ai_chat", "contexts", "diagnostics", "edits", "execute", "files_range", "files_read", "graph", "index", "kernel_variables", "processor_chain",
+           "processor_run", "repo_map", "search", "status", "tests_run"]
