@@ -7,7 +7,7 @@ Everything else about the distribution lives in pyproject.toml.
 
 from setuptools import find_packages, setup
 
-FOLDERS = ("cli", "engine", "kernels", "services", "lsp_server", "jupyter_ext", "gateway", "mcp_server")
+FOLDERS = ("cli", "engine", "kernels", "services", "lsp_server", "jupyter_ext", "gateway", "mcp_server", "acp_server")
 
 packages = [
     f"nexus.{name}"

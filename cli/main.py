@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "dap": "nexus.cli.dap:dap",
     "api": "nexus.cli.api:api",
     "mcp": "nexus.cli.mcp:mcp",
+    "acp": "nexus.cli.acp:acp",
 }
 
 

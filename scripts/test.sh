@@ -26,7 +26,7 @@ fi
 # editable install only builds at import time, so it reads a tree of links to the folders.
 .venv/bin/ruff check .
 mkdir -p .mypy-root/nexus
-for folder in cli engine kernels services lsp_server jupyter_ext gateway mcp_server; do ln -sfn "$PWD/$folder" ".mypy-root/nexus/$folder"; done
+for folder in cli engine kernels services lsp_server jupyter_ext gateway mcp_server acp_server; do ln -sfn "$PWD/$folder" ".mypy-root/nexus/$folder"; done
 (cd .mypy-root && MYPYPATH=. ../.venv/bin/mypy -p nexus.engine --config-file ../pyproject.toml)
 
 .venv/bin/python -m pytest -q "$@"
