@@ -47,12 +47,13 @@ class TestsResult:
 async def run(call: Call, p: TestsParams) -> TestsResult:
     """Run the workspace's tests (or some test files) in a sandboxed scratch copy; pass/fail counts and output."""
     from ..verify import Overlay, detect_tests, run_tests
+    from ..verify.testrun import interpreter_for
 
     root = call.backends.workspace.root.resolve()
     targets = [resolve_inside(root, path).relative_to(root).as_posix() for path in p.paths]
     overlay = await asyncio.to_thread(Overlay, root)
     try:
-        command = detect_tests(overlay.root)
+        command = detect_tests(overlay.root, interpreter_for(root))  # the overlay has no .venv
         if command is None:
             raise OperationError(ErrorCode.UNAVAILABLE, "no test command found in the workspace (pytest, npm test, "
                                  "mvn, ctest)")

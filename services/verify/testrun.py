@@ -61,8 +61,18 @@ class TestRun:
         return f"{counts} ({self.runner}, exit {self.exit_code})"
 
 
-def detect_tests(root: Path) -> TestCommand | None:
-    """The test command of the workspace at ``root``, or None when none is recognised."""
+def interpreter_for(root: Path) -> str:
+    """The workspace's own Python (``.venv``/``venv`` in it) when it has one, else the one running Nexus."""
+    for folder in (".venv", "venv"):
+        candidate = root / folder / "bin" / "python"
+        if candidate.is_file():
+            return str(candidate)
+    return sys.executable
+
+
+def detect_tests(root: Path, python: str | None = None) -> TestCommand | None:
+    """The test command of the workspace at ``root``, or None when none is recognised; ``python`` runs
+    pytest (default: :func:`interpreter_for` ``root``)."""
     if (root / "package.json").is_file():
         try:
             scripts = json.loads((root / "package.json").read_text(encoding="utf-8")).get("scripts", {})
@@ -74,10 +84,11 @@ def detect_tests(root: Path) -> TestCommand | None:
         return TestCommand("mvn", ("mvn", "-q", "-o", "test"), False)
     if (root / "CMakeLists.txt").is_file() and (root / "build" / "CTestTestfile.cmake").is_file():
         return TestCommand("ctest", ("ctest", "--test-dir", "build", "--output-on-failure"), False)
-    python = any(root.glob("test_*.py")) or any(root.glob("tests/**/test_*.py")) or any(root.glob("*_test.py")) \
-        or (root / "pytest.ini").is_file() or "[tool.pytest" in _read(root / "pyproject.toml")
-    if python:
-        return TestCommand("pytest", (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    has_pytest = any(root.glob("test_*.py")) or any(root.glob("tests/**/test_*.py")) \
+        or any(root.glob("*_test.py")) or (root / "pytest.ini").is_file() \
+        or "[tool.pytest" in _read(root / "pyproject.toml")
+    if has_pytest:
+        return TestCommand("pytest", (python or interpreter_for(root), "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                       "--no-header", "-rN"), True)
     return None
 

@@ -15,7 +15,7 @@ from nexus.engine.errors import NexusError
 
 from .edits import FileChange
 from .overlay import Overlay
-from .testrun import TestRun, detect_tests, pytest_targets, run_tests
+from .testrun import TestRun, detect_tests, interpreter_for, pytest_targets, run_tests
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ async def verify(root: Path, settings: Settings, changes: Sequence[FileChange], 
         overlay = await asyncio.to_thread(Overlay, root)
         try:
             await asyncio.to_thread(overlay.apply, changes)
-            command = detect_tests(overlay.root)
+            command = detect_tests(overlay.root, interpreter_for(root))  # the overlay has no .venv
             if command is None:
                 checks.append(Check("tests", False, "no test command found (pytest, npm test, mvn, ctest)"))
             else:
