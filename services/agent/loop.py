@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 MAX_RESULT_CHARS = 16_000  # of one tool result sent to the model
 SUMMARY_CHARS = 300
-OPERATIONS = ("search", "files.read", "files.range", "graph", "repo.map", "diagnostics", "status", "context.get",
-              "edit.propose", "tests.run", "execute", "kernel.variables")
+OPERATIONS = ("search", "files.read", "files.range", "graph", "repo.map", "code.definition", "code.references",
+              "code.hover", "diagnostics", "status", "context.get", "edit.propose", "tests.run", "execute",
+              "kernel.variables")
 """The operations the agent is offered (those its level allows): not the AI operations (a model calling
 models) nor the ones that only manage Nexus's own state."""
 

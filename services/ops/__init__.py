@@ -3,6 +3,7 @@
 from . import (
     ai_agent,
     ai_chat,
+    code_nav,
     contexts,
     diagnostics,
     edits,
@@ -20,5 +21,5 @@ from . import (
     tests_run,
 )
 
-__all__ = ["ai_agent", "ai_chat", "contexts", "diagnostics", "edits", "execute", "files_range", "files_read", "graph", "index", "kernel_variables", "processor_chain",
+__all__ = ["ai_agent", "ai_chat", "code_nav", "contexts", "diagnostics", "edits", "execute", "files_range", "files_read", "graph", "index", "kernel_variables", "processor_chain",
            "processor_run", "repo_map", "search", "status", "tests_run"]
