@@ -2,8 +2,8 @@
 ``nexus/agent`` (partial results), the Jupyter socket, ``nexus ask --agent``.
 
 ``allow`` is what the agent may do without asking: ``read`` (search, read, graph, diagnostics),
-``edit`` (also propose verified edits; the default) or ``execute`` (also run code and the tests). It is
-capped by the caller's role (a viewer's agent only reads). Edits are proposals: the result carries each
+``edit`` (also propose verified edits; the default) or ``execute`` (also run code and the tests). Edits
+are proposals: the result carries each
 with its verification, and the user's files change only when the client calls ``edit.apply`` after the
 user accepts. Items: ``agent:delta`` (text), ``agent:step`` (a tool call's receipt); the result is
 ``agent:done``.
