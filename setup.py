@@ -9,7 +9,7 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-FOLDERS = ("cli", "engine", "kernels", "services", "lsp_server", "jupyter_ext", "gateway")
+FOLDERS = ("cli", "engine", "kernels", "services", "lsp_server", "jupyter_ext", "gateway", "mcp_server", "acp_server")
 
 packages = [
     f"nexus.{name}"

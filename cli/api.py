@@ -67,13 +67,14 @@ def markdown(described: dict[str, Any]) -> str:
         "to its output); `nexus api schema` prints the full JSON Schema. Every face serves every operation:",
         "the gateway and the Jupyter extension's WebSocket by its message type, the Jupyter extension's REST",
         "routes, the language server's `nexus/*` requests and the CLI's `--json`. Field names are camelCase;",
-        "lines are 1-based.\n",
-        "| operation | message | result message | role | rate class | streams |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "lines are 1-based. The permission is what a tool-calling client (MCP, the agent) must be allowed:",
+        "read, edit (Nexus's own state, proposals) or execute (code, tests, AI providers).\n",
+        "| operation | message | result message | role | permission | rate class | streams |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, info in described.items():
         streams = ", ".join(f"`{kind}`" for kind in info["events"]) or "no"
-        out.append(f"| `{name}` | `{info['message']}` | `{info['resultMessage']}` | {info['role']} | "
+        out.append(f"| `{name}` | `{info['message']}` | `{info['resultMessage']}` | {info['role']} | {info['permission']} | "
                    f"{info['rate']} | {streams} |")
     for name, info in described.items():
         out += ["", f"## `{name}`", "", info["summary"], "", "| parameter | type | default |", "| --- | --- | --- |"]

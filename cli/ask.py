@@ -29,9 +29,15 @@ if TYPE_CHECKING:
 @click.option("--file", "file_at", metavar="PATH[:LINE]", help="Ask about this file (and line, 1-based).")
 @click.option("--budget", type=click.IntRange(1, 1_000_000), help="Tokens of workspace context (default 12000).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON (no streaming).")
+@click.option("--agent", "agent", is_flag=True, help="Let the agent work with tools (search, read, propose edits).")
+@click.option("--allow", default="edit", show_default=True, type=click.Choice(["read", "edit", "execute"]),
+              help="With --agent: what it may do without asking (execute: also run code and tests).")
+@click.option("--max-steps", default=20, show_default=True, type=click.IntRange(1, 100), help="With --agent.")
+@click.option("--apply", "apply", is_flag=True, help="With --agent: apply every verified proposal without asking.")
 def ask(question: tuple[str, ...], root: str, provider: str | None, model: str | None, file_at: str | None,
-        budget: int | None, as_json: bool) -> None:
-    """Ask QUESTION about the workspace at --root; an unindexed root is indexed first."""
+        budget: int | None, as_json: bool, agent: bool, allow: str, max_steps: int, apply: bool) -> None:
+    """Ask QUESTION about the workspace at --root; an unindexed root is indexed first. With --agent, the
+    agent answers with tools and proposes verified edits, applied only when you accept them."""
     from nexus.engine import NexusError
     from nexus.engine.assistant import Assistant, AssistantError, AssistRequest, Task
     from nexus.engine.providers import NoProviderError, ProviderError, StreamInterruptedError
@@ -41,6 +47,12 @@ def ask(question: tuple[str, ...], root: str, provider: str | None, model: str |
     text = " ".join(question).strip()
     if not text:
         raise click.UsageError("the question is empty")
+    if agent:
+        from .agent import run_agent_command
+
+        run_agent_command(root, text, allow=allow, provider=provider, model=model, max_steps=max_steps,
+                          apply=apply, as_json=as_json)
+        return
     with workspace(root) as ws:
         if not ws.status().indexed:
             run_index(ws, show_progress=not as_json)

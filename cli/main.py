@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "users": "nexus.cli.users:users",
     "dap": "nexus.cli.dap:dap",
     "api": "nexus.cli.api:api",
+    "mcp": "nexus.cli.mcp:mcp",
+    "acp": "nexus.cli.acp:acp",
 }
 
 

@@ -39,8 +39,10 @@ fi
 # editable install only builds at import time, so it reads a tree of links to the folders.
 .venv/bin/ruff check .
 mkdir -p .mypy-root/nexus
-for folder in cli engine kernels services lsp_server jupyter_ext gateway; do ln -sfn "$PWD/$folder" ".mypy-root/nexus/$folder"; done
-(cd .mypy-root && MYPYPATH=. ../.venv/bin/mypy -p nexus.engine -p nexus.services -p nexus.kernels -p nexus.gateway -p nexus.jupyter_ext \
-    --config-file ../pyproject.toml)
+for folder in cli engine kernels services lsp_server jupyter_ext gateway mcp_server acp_server; do
+    ln -sfn "$PWD/$folder" ".mypy-root/nexus/$folder"
+done
+(cd .mypy-root && MYPYPATH=. ../.venv/bin/mypy -p nexus.engine -p nexus.services -p nexus.kernels -p nexus.gateway \
+    -p nexus.jupyter_ext --config-file ../pyproject.toml)
 
 .venv/bin/python -m pytest -q "$@"

@@ -17,10 +17,11 @@ from .call import Call
 from .errors import ErrorCode, OperationError, translate
 from .identity import LOCAL, Identity, Role
 from .operation import Event, Operation, operation
+from .permission import Permission
 from .registry import Emitted, Registry
 from .workspace import WorkspaceHandle
 
 __all__ = [
-    "LOCAL", "Backends", "Call", "Emitted", "ErrorCode", "Event", "Identity", "Operation", "OperationError",
+    "LOCAL", "Backends", "Call", "Emitted", "ErrorCode", "Event", "Identity", "Operation", "OperationError", "Permission",
     "Registry", "Role", "WorkspaceHandle", "operation", "translate",
 ]

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .identity import Role
+from .permission import Permission
 
 if TYPE_CHECKING:
     from .call import Call
@@ -56,6 +57,7 @@ class Operation:
     events: tuple[tuple[str, type[Any]], ...]  # the streamed items' kinds and data classes
     cancellable: bool
     run: Runner
+    permission: Permission = Permission.READ
 
     @property
     def streams(self) -> bool:
@@ -67,8 +69,9 @@ _DECLARED: list[Operation] = []
 
 def operation(name: str, *, params: type[Any], result: type[Any], role: Role, rate: str, message: str,
               result_message: str | None = None, events: tuple[tuple[str, type[Any]], ...] = (),
-              cancellable: bool = True) -> Callable[[Runner], Runner]:
-    """Declare the decorated coroutine (or async generator, when ``events``) as operation ``name``."""
+              cancellable: bool = True, permission: Permission | None = None) -> Callable[[Runner], Runner]:
+    """Declare the decorated coroutine (or async generator, when ``events``) as operation ``name``;
+    ``permission`` (default: from the role) is what a tool-calling client must be allowed to call it."""
     if NAME.match(name) is None:
         raise ValueError(f"operation name {name!r} is not like 'area.verb'")
     if rate not in RATE_CLASSES:
@@ -79,7 +82,8 @@ def operation(name: str, *, params: type[Any], result: type[Any], role: Role, ra
             raise TypeError(f"{name}: an operation with events is an async generator, and only such one is")
         doc = inspect.getdoc(run) or ""
         _DECLARED.append(Operation(name, doc.split("\n\n")[0].replace("\n", " "), params, result, role, rate,
-                                   message, result_message or message, events, cancellable, run))
+                                   message, result_message or message, events, cancellable, run,
+                                   permission or Permission.default_for(role)))
         return run
 
     return declare

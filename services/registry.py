@@ -95,7 +95,7 @@ class Registry:
         for op in self:
             out[op.name] = {
                 "summary": op.summary, "message": op.message, "resultMessage": op.result_message,
-                "role": op.role.label, "rate": op.rate, "streams": op.streams, "cancellable": op.cancellable,
+                "role": op.role.label, "permission": op.permission.label, "rate": op.rate, "streams": op.streams, "cancellable": op.cancellable,
                 "params": codec.schema(op.params), "result": codec.schema(op.result),
                 "events": {kind: codec.schema(data) for kind, data in op.events},
             }

@@ -7,8 +7,8 @@ import importlib.util
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ADAPTER_MODULES = ("lsprotocol", "pygls", "tornado", "jupyter_server", "websockets", "nexus.lsp_server",
-                   "nexus.jupyter_ext", "nexus.gateway", "nexus.cli")
+ADAPTER_MODULES = ("lsprotocol", "pygls", "tornado", "jupyter_server", "websockets", "mcp", "acp", "nexus.lsp_server",
+                   "nexus.jupyter_ext", "nexus.gateway", "nexus.mcp_server", "nexus.acp_server", "nexus.cli")
 
 
 def test_no_generic_top_level_packages() -> None:
@@ -38,7 +38,7 @@ def test_every_source_folder_is_a_regular_package() -> None:
     # find_packages (what a non-editable install uses) skips folders without __init__.py, while an
     # editable install still imports them: a missing one only breaks real installs.
     missing = []
-    for folder in ("cli", "engine", "kernels", "services", "lsp_server", "jupyter_ext", "gateway"):
+    for folder in ("cli", "engine", "kernels", "services", "lsp_server", "jupyter_ext", "gateway", "mcp_server", "acp_server"):
         for path in (ROOT / folder).rglob("*.py"):
             if "node_modules" in path.parts:
                 continue
@@ -63,8 +63,9 @@ def test_runtime_files_are_package_data() -> None:
                 assert path.suffix in suffixes or path.name in suffixes, path
 
 
-FACES = ("lsp_server", "jupyter_ext", "gateway", "cli")
-LAUNCHERS = {"cli/lsp.py": "lsp_server", "cli/gateway.py": "gateway", "cli/users.py": "gateway"}
+FACES = ("lsp_server", "jupyter_ext", "gateway", "mcp_server", "acp_server", "cli")
+LAUNCHERS = {"cli/lsp.py": "lsp_server", "cli/gateway.py": "gateway", "cli/users.py": "gateway",
+             "cli/mcp.py": "mcp_server", "cli/acp.py": "acp_server"}
 """The CLI starts the other faces' servers (``nexus lsp``, ``nexus gateway``) and manages the gateway's
 users file: those launcher modules are the only place one face names another."""
 

@@ -24,7 +24,7 @@ from .errors import (
 from .resilience import BreakerState, CircuitBreaker, RetryPolicy, parse_retry_after
 from .router import ChatStream, ProviderRouter
 from .settings import ProviderConfig, ProvidersConfig, Secret, Target, load_providers_config
-from .types import Completion, Message, Request, Role, Tokens, Usage
+from .types import Completion, Message, Request, Role, Tokens, ToolCall, ToolResult, ToolSpec, Usage
 
 __all__ = [
     "AllProvidersFailedError", "BreakerState", "ChainRequest", "ChainResult", "ChainStep", "ChatStream",
@@ -32,5 +32,5 @@ __all__ = [
     "Provider", "ProviderAuthError", "ProviderConfig", "ProviderError", "ProviderRejectedError",
     "ProviderRouter", "ProviderTimeoutError", "ProviderUnavailableError", "ProvidersConfig", "RateLimitError",
     "Request", "RetryPolicy", "Role", "Secret", "StepResult", "StreamInterruptedError", "Target", "Tokens",
-    "Usage", "create_provider", "load_providers_config", "parse_retry_after", "run_chain", "run_processor",
+    "ToolCall", "ToolResult", "ToolSpec", "Usage", "create_provider", "load_providers_config", "parse_retry_after", "run_chain", "run_processor",
 ]

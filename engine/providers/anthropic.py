@@ -20,7 +20,7 @@ import httpx2
 from . import errors
 from .resilience import parse_retry_after
 from .settings import ProviderConfig
-from .types import Request, Tokens
+from .types import Message, Request, Tokens, ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,12 @@ class AnthropicProvider:
         params: dict[str, Any] = {
             "model": model,
             "max_tokens": request.max_tokens,
-            "messages": [{"role": m.role, "content": m.content} for m in request.conversation()],
+            "messages": [_message(m) for m in request.conversation()],
             "stream": True,
         }
+        if request.tools:
+            params["tools"] = [{"name": t.name, "description": t.description, "input_schema": dict(t.input_schema)}
+                               for t in request.tools]
         if request.system:
             params["system"] = request.system
         if request.stop:
@@ -79,6 +82,7 @@ class AnthropicProvider:
         stop_reason: str | None = None
         resolved_model = model
         finished = False
+        calls: dict[int, tuple[str, str, list[str]]] = {}  # block index -> id, name, JSON pieces
         try:
             async with sdk_stream:
                 async for event in sdk_stream:
@@ -86,6 +90,12 @@ class AnthropicProvider:
                         if event.delta.type == "text_delta" and event.delta.text:
                             partial.append(event.delta.text)
                             yield event.delta.text
+                        elif event.delta.type == "input_json_delta" and event.index in calls:
+                            calls[event.index][2].append(event.delta.partial_json)
+                    elif event.type == "content_block_start":
+                        block = event.content_block
+                        if block.type == "tool_use":
+                            calls[event.index] = (block.id, block.name, [])
                     elif event.type == "message_start":
                         resolved_model = event.message.model or model
                         input_tokens = event.message.usage.input_tokens
@@ -106,7 +116,8 @@ class AnthropicProvider:
                 raise errors.interrupted(self.name, "".join(partial), "the stream ended before message_stop")
             raise errors.ProviderUnavailableError(
                 f"{self.name} closed the stream before sending any text", provider=self.name)
-        yield Tokens(input_tokens, output_tokens, resolved_model, stop_reason)
+        yield Tokens(input_tokens, output_tokens, resolved_model, stop_reason,
+                     tuple(ToolCall.parse(i, n, "".join(parts)) for _, (i, n, parts) in sorted(calls.items())))
 
     def _translate(self, exc: BaseException, model: str) -> errors.ProviderError:
         base_url = str(self._client.base_url)
@@ -124,6 +135,21 @@ class AnthropicProvider:
             return errors.connection_failed(self.name, base_url, exc.__cause__ or exc)
         log.error("%s: unexpected SDK error", self.name, exc_info=exc)
         return errors.ProviderError(f"{self.name} failed: {type(exc).__name__}: {exc}", provider=self.name)
+
+
+def _message(message: Message) -> dict[str, Any]:
+    if not message.tool_calls and not message.tool_results:
+        return {"role": message.role, "content": message.content}
+    blocks: list[dict[str, Any]] = []
+    for result in message.tool_results:  # tool results come first in their user turn
+        blocks.append({"type": "tool_result", "tool_use_id": result.call_id, "content": result.content,
+                       "is_error": result.is_error})
+    if message.content:
+        blocks.append({"type": "text", "text": message.content})
+    for call in message.tool_calls:
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name,
+                       "input": dict(call.arguments) if call.arguments is not None else {}})
+    return {"role": message.role, "content": blocks}
 
 
 def _body_message(body: object) -> str | None:

@@ -9,6 +9,7 @@ stream (the SDK consumes it). A stream that ends without a ``finish_reason`` did
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, ClassVar
@@ -19,7 +20,7 @@ import openai
 from . import errors
 from .resilience import parse_retry_after
 from .settings import ProviderConfig
-from .types import Request, Tokens
+from .types import Message, Request, Tokens, ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,17 @@ class OpenAICompatibleProvider:
         await self._client.close()
 
     def _params(self, request: Request, model: str) -> dict[str, Any]:
-        messages: list[dict[str, str]] = []
+        messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages += [{"role": m.role, "content": m.content} for m in request.conversation()]
+        for m in request.conversation():
+            messages += _messages(m)
         params: dict[str, Any] = {"model": model, "messages": messages, "stream": True,
                                   self.max_tokens_param: request.max_tokens}
+        if request.tools:
+            params["tools"] = [{"type": "function", "function": {"name": t.name, "description": t.description,
+                                                                 "parameters": dict(t.input_schema)}}
+                               for t in request.tools]
         if self.include_usage:
             params["stream_options"] = {"include_usage": True}
         if request.temperature is not None:
@@ -83,6 +89,7 @@ class OpenAICompatibleProvider:
         output_tokens: int | None = None
         stop_reason: str | None = None
         resolved_model = model
+        calls: dict[int, tuple[list[str], list[str], list[str]]] = {}  # index -> id, name, argument pieces
         try:
             async with sdk_stream:
                 async for chunk in sdk_stream:
@@ -96,6 +103,13 @@ class OpenAICompatibleProvider:
                         if choice.delta is not None and choice.delta.content:
                             partial.append(choice.delta.content)
                             yield choice.delta.content
+                        for piece in (choice.delta.tool_calls or []) if choice.delta is not None else []:
+                            ids, names, args = calls.setdefault(piece.index, ([], [], []))
+                            if piece.id:
+                                ids.append(piece.id)
+                            if piece.function is not None:
+                                names.append(piece.function.name or "")
+                                args.append(piece.function.arguments or "")
                         if choice.finish_reason:
                             stop_reason = choice.finish_reason
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
@@ -107,7 +121,9 @@ class OpenAICompatibleProvider:
                 raise errors.interrupted(self.name, "".join(partial), "the stream ended without a finish_reason")
             raise errors.ProviderUnavailableError(
                 f"{self.name} closed the stream before sending any text", provider=self.name)
-        yield Tokens(input_tokens, output_tokens, resolved_model, stop_reason)
+        yield Tokens(input_tokens, output_tokens, resolved_model, stop_reason,
+                     tuple(ToolCall.parse("".join(i) or f"call_{n}", "".join(name), "".join(a))
+                           for n, (i, name, a) in sorted(calls.items())))
 
     def _translate(self, exc: BaseException, model: str) -> errors.ProviderError:
         base_url = str(self._client.base_url)
@@ -129,6 +145,20 @@ class OpenAICompatibleProvider:
 
 class OpenAIProvider(OpenAICompatibleProvider):
     max_tokens_param = "max_completion_tokens"
+
+
+def _messages(message: Message) -> list[dict[str, Any]]:
+    """One turn as chat-completions messages: tool results are ``tool`` messages of their own."""
+    out: list[dict[str, Any]] = [{"role": "tool", "tool_call_id": r.call_id, "content": r.content}
+                                 for r in message.tool_results]
+    if message.tool_calls:
+        out.append({"role": "assistant", "content": message.content or None, "tool_calls": [
+            {"id": c.id, "type": "function",
+             "function": {"name": c.name, "arguments": json.dumps(dict(c.arguments or {}))}}
+            for c in message.tool_calls]})
+    elif message.content or not message.tool_results:
+        out.append({"role": message.role, "content": message.content})
+    return out
 
 
 def _body_message(body: object) -> str | None:

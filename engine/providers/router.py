@@ -230,6 +230,7 @@ class ProviderRouter:
                     ttft_ms=None if first_at is None else (first_at - started) * 1000.0,
                     stop_reason=tokens.stop_reason if tokens else None,
                     attempts=attempts_total,
+                    tool_calls=tokens.tool_calls if tokens else (),
                 )
                 return
         if len(failures) == 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -35,15 +36,60 @@ class Role(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call: ``input_schema`` is a JSON Schema object (the operation's parameters)."""
+
+    name: str
+    description: str
+    input_schema: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the model asked for. ``arguments`` is None when what it sent (``raw``) is not a JSON object:
+    the caller tells the model so instead of guessing."""
+
+    id: str
+    name: str
+    arguments: Mapping[str, Any] | None
+    raw: str = ""
+
+    @classmethod
+    def parse(cls, call_id: str, name: str, raw: str) -> ToolCall:
+        """The call with its JSON arguments parsed (an empty string is no arguments)."""
+        try:
+            value = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            return cls(call_id, name, None, raw)
+        return cls(call_id, name, value if isinstance(value, dict) else None, raw)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolResult:
+    call_id: str
+    content: str
+    is_error: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Message:
+    """A turn. An assistant turn may carry the tool calls it made; the user turn after it carries their
+    results (Anthropic ``tool_use``/``tool_result`` blocks, OpenAI ``tool_calls`` and ``tool`` messages)."""
+
     role: MessageRole
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_results: tuple[ToolResult, ...] = ()
 
     def __post_init__(self) -> None:
         if self.role not in ("user", "assistant"):
             raise InvalidRequestError(f"message role must be 'user' or 'assistant', not {self.role!r}")
         if not isinstance(self.content, str):
             raise InvalidRequestError("message content must be a string")
+        if self.tool_calls and self.role != "assistant":
+            raise InvalidRequestError("only assistant messages carry tool calls")
+        if self.tool_results and self.role != "user":
+            raise InvalidRequestError("only user messages carry tool results")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,6 +108,7 @@ class Request:
     temperature: float | None = None
     stop: tuple[str, ...] = ()
     model: str | None = None
+    tools: tuple[ToolSpec, ...] = ()  # the model may answer with tool calls (Tokens.tool_calls)
 
     def __post_init__(self) -> None:
         if not self.messages and not self.prompt:
@@ -128,6 +175,7 @@ class Tokens:
     output_tokens: int | None
     model: str
     stop_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -143,6 +191,7 @@ class Usage:
     ttft_ms: float | None
     stop_reason: str | None = None
     attempts: int = 1
+    tool_calls: tuple[ToolCall, ...] = ()  # what the model asked to call, when the request had tools
 
     @property
     def total_tokens(self) -> int | None:

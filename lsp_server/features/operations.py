@@ -24,16 +24,20 @@ from ..server import NexusServer
 OPERATIONS = Registry.default()
 DEDICATED = {"search": "nexus/search", "status": "nexus/status"}
 """Operations the server answers under an older, richer request (kept as contracts)."""
+ALIASES = {"ai.agent": "nexus/agent"}
+"""Operations also answered under a shorter name the editor clients use."""
 
 
 def register(server: NexusServer) -> None:
     for op in OPERATIONS:
         if op.name not in DEDICATED:
             _register(server, op.name)
+            if op.name in ALIASES:
+                _register(server, op.name, ALIASES[op.name])
 
 
-def _register(server: NexusServer, name: str) -> None:
-    @server.feature(f"nexus/{name}")
+def _register(server: NexusServer, name: str, method: str | None = None) -> None:
+    @server.feature(method or f"nexus/{name}")
     async def handler(ls: NexusServer, params: Any) -> Any:
         args = _plain(params) if params is not None else {}
         if not isinstance(args, dict):
@@ -68,7 +72,7 @@ def _register(server: NexusServer, name: str) -> None:
                 await items.aclose()
         return result
 
-    handler.__name__ = f"nexus_{name.replace('.', '_')}"
+    handler.__name__ = (method or f"nexus_{name}").replace("/", "_").replace(".", "_")
 
 
 def _folder(ls: NexusServer, wanted: Any) -> Any:

@@ -1,19 +1,27 @@
 """One module per operation (or per family); importing this package declares them all."""
 
 from . import (
+    ai_agent,
     ai_ask,
     ai_chat,
+    code_nav,
     contexts,
+    diagnostics,
+    edits,
     execute,
+    files_range,
     files_read,
     graph,
     index,
     kernel_variables,
     processor_chain,
     processor_run,
+    repo_map,
     search,
     status,
+    tests_run,
 )
 
-__all__ = ["ai_ask", "ai_chat", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
-           "processor_run", "search", "status"]
+__all__ = ["ai_agent", "ai_ask", "ai_chat", "code_nav", "contexts", "diagnostics", "edits", "execute", "files_range",
+           "files_read", "graph", "index", "kernel_variables", "processor_chain", "processor_run", "repo_map",
+           "search", "status", "tests_run"]

@@ -27,6 +27,7 @@ from ..codec import WIRE, Bool, Int, Name, Text
 from ..errors import ErrorCode, OperationError, unavailable_no_index
 from ..identity import Role
 from ..operation import Event, operation
+from ..permission import Permission
 
 MAX_CONTENT_CHARS = 64 * 1024 * 1024
 
@@ -48,7 +49,7 @@ class CreateParams:
 
 
 @operation("context.create", params=CreateParams, result=dict[str, Any], role=Role.DEVELOPER, rate="context",
-           message="context:create")
+           message="context:create", permission=Permission.EDIT)
 async def create(call: Call, p: CreateParams) -> dict[str, Any]:
     """Store uploaded text, or a context built from the index to a budget; returns its id and metadata."""
     from nexus.engine.context import ContextError, ContextRequest, ContextTooLarge, build_context
@@ -132,7 +133,8 @@ class StreamEnd:
 
 
 @operation("context.stream", params=StreamParams, result=StreamEnd, role=Role.DEVELOPER, rate="context",
-           message="context:stream", result_message="context:end", events=(("context:chunk", Chunk),))
+           message="context:stream", result_message="context:end", events=(("context:chunk", Chunk),),
+           permission=Permission.READ)
 async def stream(call: Call, p: StreamParams) -> AsyncIterator[Event | StreamEnd]:
     """A stored context's text in chunks, in bounded memory."""
     store = await call.backends.workspace.contexts()
@@ -152,7 +154,7 @@ class MergeParams:
 
 
 @operation("context.merge", params=MergeParams, result=dict[str, Any], role=Role.DEVELOPER, rate="context",
-           message="context:merge")
+           message="context:merge", permission=Permission.EDIT)
 async def merge(call: Call, p: MergeParams) -> dict[str, Any]:
     """A new context of the pieces of two or more contexts, each once, cut to ``budget`` tokens."""
     from nexus.engine.context import ContextError
@@ -185,7 +187,7 @@ class Deleted:
 
 
 @operation("context.delete", params=DeleteParams, result=Deleted, role=Role.DEVELOPER, rate="context",
-           message="context:delete")
+           message="context:delete", permission=Permission.EDIT)
 async def delete(call: Call, p: DeleteParams) -> Deleted:
     """Delete a stored context (``not_found`` when there is none)."""
     store = await call.backends.workspace.contexts()

@@ -14,6 +14,7 @@ from ..codec import WIRE
 from ..errors import ErrorCode, OperationError
 from ..identity import Role
 from ..operation import operation
+from ..permission import Permission
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ class IndexParams:
 
 
 @operation("index", params=IndexParams, result=dict[str, Any], role=Role.DEVELOPER, rate="index",
-           message="index:run", cancellable=False)
+           message="index:run", cancellable=False, permission=Permission.EDIT)
 async def index(call: Call, p: IndexParams) -> dict[str, Any]:
     """Build or update the index; the summary of ``nexus index --json`` (files by language, symbols,
     chunks, bytes, time, skipped files and why)."""

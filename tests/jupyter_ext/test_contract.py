@@ -1,6 +1,6 @@
 """One contract for every face: each operation, run through the registry directly, the gateway's socket,
-the Jupyter extension's socket and REST routes, the language server and the CLI, on copies of one
-workspace, gives the same result.
+the Jupyter extension's socket and REST routes, the language server, the MCP server and the CLI, on
+copies of one workspace, gives the same result.
 
 Each face gets its own copy (LMDB must not be opened twice in one process, and the gateway and the
 extension run in this one); copies keep file times, so every ranking signal is the same.
@@ -142,6 +142,25 @@ async def through_lsp(root: Path) -> list[Any]:
         await lsp.stop()
 
 
+async def through_mcp(root: Path) -> list[Any]:
+    """`nexus mcp` over stdio with the official client: each tool's structured result."""
+    import os
+
+    from mcp import Client, StdioServerParameters
+
+    from nexus.services.tools import tool_name
+
+    params = StdioServerParameters(command=sys.executable, args=["-m", "nexus.cli", "mcp", "--root", str(root)],
+                                   env=dict(os.environ))
+    out = []
+    async with Client(params, read_timeout_seconds=60) as client:
+        for name, payload in CASES:
+            result = await client.call_tool(tool_name(name), payload)
+            assert not result.is_error, result.content
+            out.append(result.structured_content)
+    return out
+
+
 def through_cli(root: Path) -> list[Any]:
     out = []
     for name, payload in CASES:
@@ -179,6 +198,7 @@ async def test_every_face_gives_the_same_results(source: Path, tmp_path: Path, j
     assert await through_jupyter_socket(jp_ws_fetch) == expected
     assert await through_jupyter_rest(jp_fetch) == expected
     assert await asyncio.to_thread(through_cli, copy_of(source, tmp_path / "cli")) == expected
+    assert await through_mcp(copy_of(source, tmp_path / "mcp")) == expected
     lsp = await through_lsp(copy_of(source, tmp_path / "lsp"))
     for (name, _), want, got in zip(CASES, expected, lsp, strict=True):
         assert got == (as_lsp(want) if name == "search" else want), name

@@ -63,6 +63,12 @@ class Reply:
     truncate_after: int | None = None
     echo: bool = False
     stop_reason: str = "end_turn"
+    tool_calls: tuple[tuple[str, Any], ...] = ()  # (tool name, arguments: a dict, or raw text sent as is)
+
+    @classmethod
+    def tools(cls, *calls: tuple[str, Any], text: str = "") -> Reply:
+        """A turn that calls tools (Anthropic ``tool_use`` blocks, OpenAI ``tool_calls``), after ``text``."""
+        return cls(text=text, chunks=() if not text else None, tool_calls=tuple(calls), stop_reason="tool_use")
 
     @classmethod
     def error(cls, status: int, *, retry_after: float | None = None, message: str | None = None) -> Reply:
@@ -412,14 +418,38 @@ class _Responder:
                                                 "delta": {"type": "text_delta", "text": text}})
         return _sse(None, self._openai_chunk({"content": text}, None))
 
+    def _tool_events(self) -> bytes:
+        out = b""
+        for n, (name, arguments) in enumerate(self.reply.tool_calls):
+            raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            halves = [raw[:len(raw) // 2], raw[len(raw) // 2:]]
+            call_id = f"toolu_{self.rec.id}_{n}" if self.anthropic else f"call_{self.rec.id}_{n}"
+            if self.anthropic:
+                index = n + 1
+                out += _sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": {
+                    "type": "tool_use", "id": call_id, "name": name, "input": {}}})
+                for half in halves:
+                    out += _sse("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                        "delta": {"type": "input_json_delta", "partial_json": half}})
+                out += _sse("content_block_stop", {"type": "content_block_stop", "index": index})
+            else:
+                out += _sse(None, self._openai_chunk({"tool_calls": [{"index": n, "id": call_id, "type": "function",
+                                                                      "function": {"name": name, "arguments": ""}}]},
+                                                     None))
+                for half in halves:
+                    out += _sse(None, self._openai_chunk({"tool_calls": [{"index": n, "function": {"arguments": half}}]},
+                                                         None))
+        return out
+
     def _closing(self, pieces: list[str]) -> bytes:
         if self.anthropic:
             return (_sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+                    + self._tool_events()
                     + _sse("message_delta", {"type": "message_delta",
                                              "delta": {"stop_reason": self.reply.stop_reason, "stop_sequence": None},
                                              "usage": {"output_tokens": len(pieces)}})
                     + _sse("message_stop", {"type": "message_stop"}))
-        out = _sse(None, self._openai_chunk({}, _openai_finish(self.reply)))
+        out = self._tool_events() + _sse(None, self._openai_chunk({}, _openai_finish(self.reply)))
         if (self.rec.json.get("stream_options") or {}).get("include_usage"):
             usage_in = _count_words(self.rec.json)
             chunk = self._openai_chunk(None, None)
@@ -436,7 +466,8 @@ class _Responder:
 
 
 def _openai_finish(reply: Reply) -> str:
-    return {"end_turn": "stop", "max_tokens": "length", "stop_sequence": "stop"}.get(reply.stop_reason, "stop")
+    return {"end_turn": "stop", "max_tokens": "length", "stop_sequence": "stop",
+            "tool_use": "tool_calls"}.get(reply.stop_reason, "stop")
 
 
 def _sse(event: str | None, data: dict[str, Any]) -> bytes:

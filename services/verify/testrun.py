@@ -1,0 +1,170 @@
+"""The workspace's tests: which command runs them (pytest, npm test, mvn, ctest, as detected), and a run
+of that command sandboxed the way kernels are (``nexus.kernels.sandbox``: resource limits, and with
+bubblewrap no network, a read-only system and write access only to the folder it runs in).
+
+Only the files a change touches are run when the runner can be pointed at files (pytest: the changed
+test files, and the test files that name a changed module); otherwise the whole suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from nexus.engine.config import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_OUTPUT = 20_000  # characters of output kept (the end: where the summary is)
+PYTEST_SUMMARY = re.compile(r"(\d+) (passed|failed|error|errors|skipped|xfailed|xpassed)\b")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TestCommand:
+    __test__ = False  # not a pytest class
+    runner: str  # pytest, npm, mvn, ctest
+    argv: tuple[str, ...]
+    targets_files: bool  # whether files can be appended to run only them
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TestRun:
+    __test__ = False
+    runner: str
+    command: tuple[str, ...]
+    exit_code: int
+    passed: int
+    failed: int
+    duration_ms: float
+    output: str
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    def summary(self) -> str:
+        if self.timed_out:
+            return f"{self.runner} timed out"
+        if self.runner == "pytest" and self.exit_code == 5:
+            return "no tests ran"
+        counts = f"{self.passed} passed" + (f", {self.failed} failed" if self.failed else "")
+        return f"{counts} ({self.runner}, exit {self.exit_code})"
+
+
+def interpreter_for(root: Path) -> str:
+    """The workspace's own Python (``.venv``/``venv`` in it) when it has one, else the one running Nexus."""
+    for folder in (".venv", "venv"):
+        candidate = root / folder / "bin" / "python"
+        if candidate.is_file():
+            return str(candidate)
+    return sys.executable
+
+
+def detect_tests(root: Path, python: str | None = None) -> TestCommand | None:
+    """The test command of the workspace at ``root``, or None when none is recognised; ``python`` runs
+    pytest (default: :func:`interpreter_for` ``root``)."""
+    if (root / "package.json").is_file():
+        try:
+            scripts = json.loads((root / "package.json").read_text(encoding="utf-8")).get("scripts", {})
+        except (json.JSONDecodeError, OSError, AttributeError):
+            scripts = {}
+        if isinstance(scripts, dict) and "test" in scripts:
+            return TestCommand("npm", ("npm", "test", "--silent"), False)
+    if (root / "pom.xml").is_file():
+        return TestCommand("mvn", ("mvn", "-q", "-o", "test"), False)
+    if (root / "CMakeLists.txt").is_file() and (root / "build" / "CTestTestfile.cmake").is_file():
+        return TestCommand("ctest", ("ctest", "--test-dir", "build", "--output-on-failure"), False)
+    has_pytest = any(root.glob("test_*.py")) or any(root.glob("tests/**/test_*.py")) \
+        or any(root.glob("*_test.py")) or (root / "pytest.ini").is_file() \
+        or "[tool.pytest" in _read(root / "pyproject.toml")
+    if has_pytest:
+        return TestCommand("pytest", (python or interpreter_for(root), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                      "--no-header", "-rN"), True)
+    return None
+
+
+def pytest_targets(root: Path, changed: Sequence[str]) -> list[str]:
+    """The test files a change touches: changed test files, and test files naming a changed module."""
+    tests = sorted(p.relative_to(root).as_posix() for p in root.rglob("test_*.py") if ".nexus" not in p.parts)
+    targets = [c for c in changed if c in tests]
+    modules = {Path(c).stem for c in changed if c.endswith(".py") and c not in tests}
+    for test in tests:
+        if test in targets:
+            continue
+        text = _read(root / test)
+        if any(re.search(rf"\b{re.escape(m)}\b", text) for m in modules):
+            targets.append(test)
+    return targets
+
+
+async def run_tests(root: Path, settings: Settings, command: TestCommand, targets: Sequence[str] = (),
+                    timeout: float = 120.0) -> TestRun:
+    """Run ``command`` in ``root`` (sandboxed), on ``targets`` when the runner takes files."""
+    from nexus.kernels import kernel_settings
+    from nexus.kernels.sandbox import SandboxPlan, find_bwrap, launch_prefix
+
+    kernels = kernel_settings(settings)
+    argv = list(command.argv) + (list(targets) if command.targets_files else [])
+    if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
+        return TestRun(command.runner, tuple(argv), 127, 0, 0, 0.0, f"{argv[0]} is not installed")
+    scratch = Path(tempfile.mkdtemp(prefix="nexus-tests-"))
+    (scratch / "work").mkdir()
+    plan = SandboxPlan(kernels.limits, headroom_mb=512, bwrap=find_bwrap(kernels.use_bwrap))
+    prefix = launch_prefix(plan, scratch, root, {"PYTHONDONTWRITEBYTECODE": "1", "HOME": str(scratch)})
+    full = [*prefix, "/bin/sh", "-c", 'cd "$0" && exec "$@"', str(root), *argv]
+    started = time.perf_counter()
+    # The launcher sends the command's stdout and stderr to kernel.log in its folder.
+    proc = await asyncio.create_subprocess_exec(*full, stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                                                start_new_session=True)
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            timed_out = True
+            _kill(proc)
+            await proc.wait()
+        text = _read(scratch / "kernel.log")
+    except BaseException:  # cancelled: the run must not outlive the request
+        _kill(proc)
+        await proc.wait()
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    passed = failed = 0
+    summary = next((line for line in reversed(text.splitlines()) if PYTEST_SUMMARY.search(line)), "")
+    for count, what in PYTEST_SUMMARY.findall(summary):
+        if what == "passed":
+            passed = int(count)
+        elif what in ("failed", "error", "errors"):
+            failed += int(count)
+    return TestRun(command.runner, tuple(argv), proc.returncode if proc.returncode is not None else -1, passed,
+                   failed, (time.perf_counter() - started) * 1000, text[-MAX_OUTPUT:], timed_out)
+
+
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    import os
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
