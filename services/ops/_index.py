@@ -17,6 +17,16 @@ if TYPE_CHECKING:
     from ..call import Call
 
 
+async def indexed_workspace(call: Call) -> Workspace:
+    """The open workspace, reloaded if another writer committed; raises OperationError(unavailable) when
+    it has no index yet. Prefer :func:`on_index` when the work that follows runs in a thread anyway."""
+    handle = call.backends.workspace
+    ws = await handle.get()
+    if not await asyncio.to_thread(handle.fresh, ws):
+        raise unavailable_no_index(handle.root)
+    return ws
+
+
 async def on_index(call: Call, fn: Callable[[Workspace], T]) -> T:
     """``fn(ws)`` in a worker thread once the index is known fresh, in one thread hop (a hop costs tens
     of microseconds on a quiet machine and milliseconds on a loaded one). Raises OperationError
