@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import re
 import shutil
 import sys
@@ -19,8 +20,12 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nexus.engine.config import Settings
+
+if TYPE_CHECKING:
+    from nexus.kernels import KernelSettings
 
 log = logging.getLogger(__name__)
 
@@ -107,20 +112,44 @@ def pytest_targets(root: Path, changed: Sequence[str]) -> list[str]:
     return targets
 
 
+def _sandbox_prefix(kernels: KernelSettings, scratch: Path, root: Path) -> tuple[list[str], Path]:
+    """The launcher + bubblewrap argv for a test command in the overlay ``root``, as kernels are started
+    (nexus.kernels.backend.LocalBackend): the same user, namespaces, seccomp filter, hidden folders and
+    limits; the overlay is writable (it is a scratch copy); the log file the launcher writes."""
+    from nexus.kernels import sandbox
+
+    found = sandbox.isolation(kernels)
+    bwrap = found.bwrap if found.available else None
+    user = sandbox.sandbox_user(kernels) if bwrap else None
+    os.chmod(scratch, 0o711)
+    paths = sandbox.KernelPaths(scratch / "run")
+    paths.make()
+    seccomp = None
+    if bwrap:
+        from nexus.kernels.seccomp import filter_bpf
+
+        seccomp = scratch / "seccomp.bpf"
+        seccomp.write_bytes(filter_bpf())
+        os.chmod(seccomp, 0o600)
+    env = sandbox.kernel_env(paths, kernels.limits, {"PYTHONDONTWRITEBYTECODE": "1"}, kernels.env_for("python"))
+    plan = sandbox.SandboxPlan(
+        kernels.limits, headroom_mb=512, bwrap=bwrap, seccomp_file=seccomp, user=user, env=env,
+        ro_binds=tuple(sandbox.runtime_paths()), hidden=tuple(sandbox.hidden_folders(kernels, scratch)) if bwrap else (),
+        cpus=kernels.limits.cpus)
+    return sandbox.launch_prefix(plan, paths, root, writable=True), paths.log
+
+
 async def run_tests(root: Path, settings: Settings, command: TestCommand, targets: Sequence[str] = (),
                     timeout: float = 120.0) -> TestRun:
     """Run ``command`` in ``root`` (sandboxed), on ``targets`` when the runner takes files."""
     from nexus.kernels import kernel_settings
-    from nexus.kernels.sandbox import SandboxPlan, find_bwrap, launch_prefix
 
     kernels = kernel_settings(settings)
     argv = list(command.argv) + (list(targets) if command.targets_files else [])
     if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
         return TestRun(command.runner, tuple(argv), 127, 0, 0, 0.0, f"{argv[0]} is not installed")
     scratch = Path(tempfile.mkdtemp(prefix="nexus-tests-"))
-    (scratch / "work").mkdir()
-    plan = SandboxPlan(kernels.limits, headroom_mb=512, bwrap=find_bwrap(kernels.use_bwrap))
-    prefix = launch_prefix(plan, scratch, root, {"PYTHONDONTWRITEBYTECODE": "1", "HOME": str(scratch)})
+    prefix, log_file = _sandbox_prefix(kernels, scratch, root)
     full = [*prefix, "/bin/sh", "-c", 'cd "$0" && exec "$@"', str(root), *argv]
     started = time.perf_counter()
     # The launcher sends the command's stdout and stderr to kernel.log in its folder.
@@ -135,7 +164,7 @@ async def run_tests(root: Path, settings: Settings, command: TestCommand, target
             timed_out = True
             _kill(proc)
             await proc.wait()
-        text = _read(scratch / "kernel.log")
+        text = _read(log_file)
     except BaseException:  # cancelled: the run must not outlive the request
         _kill(proc)
         await proc.wait()
