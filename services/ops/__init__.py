@@ -2,9 +2,15 @@
 
 from . import (
     ai_chat,
+    ai_commit_message,
+    ai_review,
     contexts,
     execute,
     files_read,
+    git_blame,
+    git_diff,
+    git_log,
+    git_status,
     graph,
     index,
     kernel_variables,
@@ -14,5 +20,6 @@ from . import (
     status,
 )
 
-__all__ = ["ai_chat", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
+__all__ = ["ai_chat", "ai_commit_message", "ai_review", "contexts", "execute", "files_read", "git_blame", "git_diff",
+           "git_log", "git_status", "graph", "index", "kernel_variables", "processor_chain",
            "processor_run", "search", "status"]
