@@ -25,6 +25,8 @@ COMMANDS: dict[str, str] = {
     "users": "nexus.cli.users:users",
     "dap": "nexus.cli.dap:dap",
     "api": "nexus.cli.api:api",
+    "commit-message": "nexus.cli.git:commit_message",
+    "review": "nexus.cli.git:review",
 }
 
 
