@@ -4,8 +4,8 @@ the gateway, the Jupyter extension and the language server return."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
