@@ -10,9 +10,11 @@ from .blame import blame, line_author
 from .diff import diff, patch_text
 from .errors import BadRevision, RevisionNotFound, VcsError
 from .history import MAX_WALK, History, changed_between, history, log_commits
+from .lastchange import last_change
 from .model import BlameHunk, Commit, FileDiff, FileStatus, Head, Hunk
 from .repository import Repository, open_repository
+from .settings import GitSettings
 
-__all__ = ["MAX_WALK", "BadRevision", "BlameHunk", "Commit", "FileDiff", "FileStatus", "Head", "History", "Hunk",
-           "Repository", "RevisionNotFound", "VcsError", "blame", "changed_between", "diff", "history",
-           "line_author", "log_commits", "open_repository", "patch_text"]
+__all__ = ["MAX_WALK", "BadRevision", "BlameHunk", "Commit", "FileDiff", "FileStatus", "GitSettings", "Head", "History",
+           "Hunk", "Repository", "RevisionNotFound", "VcsError", "blame", "changed_between", "diff", "history",
+           "last_change", "line_author", "log_commits", "open_repository", "patch_text"]
