@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 # a request names ("uses") and those *defining* them ("symbols") lift the right files from BM25's
 # near-misses; the graph and recency break ties and carry the editor's state.
 DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 0.3, "uses": 0.3, "graph": 0.1, "recency": 0.5,
-                                     "history": 0.5, "cochange": 0.2, "tests": 0.3}
+                                     "history": 0.5, "cochange": 0.2, "tests": 0.3, "path": 0.3}
 TEST_DEMOTION = 0.5  # a test file's fused score is multiplied by this unless the request is about tests
 COCHANGE_SEEDS = 5
 BM25_DEPTH = 200
@@ -120,6 +120,8 @@ class Retriever:
         if self.weights.get("uses", 0.0) > 0:
             rankings["uses"] = self._user_files(text)
         rankings["recency"] = self._recent(query)
+        if text and self.weights.get("path", 0.0) > 0:
+            rankings["path"] = self._named_files(text)
         if text and (self.weights.get("history", 0.0) > 0 or self.weights.get("cochange", 0.0) > 0):
             history = self.history()
             if history is not None:
@@ -181,7 +183,7 @@ class Retriever:
     def _subjects_of_tests(self, rankings: dict[str, list[str]]) -> list[str]:
         """Subjects of the test files the text signals found, in the order of their tests' best rank."""
         tests = self.test_map()
-        seen = fuse({k: rankings[k] for k in ("bm25", "history", "symbols", "uses") if k in rankings}, self.weights,
+        seen = fuse({k: rankings[k] for k in ("bm25", "history", "symbols", "uses", "path") if k in rankings}, self.weights,
                     limit=100)
         out: list[str] = []
         for hit in seen:
@@ -270,6 +272,35 @@ class Retriever:
             idf = math.log(total / len(users))
             for path in users:
                 weights[path] = weights.get(path, 0.0) + idf
+        return sorted(weights, key=lambda p: (-weights[p], p))
+
+    def _named_files(self, text: str) -> list[str]:
+        """Files whose name (or folder) the request spells: ``Fix Router params`` names ``router.js``,
+        ``flask.cli`` names ``cli.py``. Rare names weigh more; test files are not named this way."""
+        from pathlib import PurePosixPath
+
+        by_name: dict[str, list[str]] = {}
+        for path in self.paths():
+            p = PurePosixPath(path)
+            by_name.setdefault(p.stem.lower(), []).append(path)
+            if p.parent.name:
+                by_name.setdefault(p.parent.name.lower(), []).append(path)
+        words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_]+", text)}
+        for word in list(words):
+            words.update(part.lower() for part in re.split(r"[._]", word) if len(part) > 2)
+        weights: dict[str, float] = {}
+        total = max(len(self.paths()), 1)
+        for word in words:
+            if len(word) < 3 or word in _STOP:
+                continue
+            files = by_name.get(word, [])
+            if not files or len(files) > MAX_DEFINING_FILES:
+                continue
+            idf = math.log(1 + total / len(files))
+            for path in files:
+                # a file named exactly so beats one in a folder named so
+                exact = PurePosixPath(path).stem.lower() == word
+                weights[path] = weights.get(path, 0.0) + idf * (1.0 if exact else 0.3)
         return sorted(weights, key=lambda p: (-weights[p], p))
 
     def _recent(self, query: RetrievalQuery) -> list[str]:

@@ -12,9 +12,9 @@ from .errors import BadRevision, RevisionNotFound, VcsError
 from .history import MAX_WALK, History, changed_between, history, log_commits
 from .lastchange import last_change
 from .model import BlameHunk, Commit, FileDiff, FileStatus, Head, Hunk
-from .repository import Repository, open_repository
+from .repository import Repository, changed_files, open_repository
 from .settings import GitSettings
 
 __all__ = ["MAX_WALK", "BadRevision", "BlameHunk", "Commit", "FileDiff", "FileStatus", "GitSettings", "Head", "History",
-           "Hunk", "Repository", "RevisionNotFound", "VcsError", "blame", "changed_between", "diff", "history",
+           "Hunk", "Repository", "RevisionNotFound", "VcsError", "blame", "changed_between", "changed_files", "diff", "history",
            "last_change", "line_author", "log_commits", "open_repository", "patch_text"]

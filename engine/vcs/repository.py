@@ -178,3 +178,24 @@ def _submodule_paths(repo: pygit2.Repository) -> list[str]:
 
 def _subject(message: str) -> str:
     return message.strip().split("\n", 1)[0].strip()
+
+
+def changed_files(root: str | os.PathLike[str], limit: int = 20) -> tuple[str, ...]:
+    """The workspace's uncommitted changes for grounding a chat (most recently modified first); empty
+    outside a repository or when it cannot be read (logged: context is a nicety, never a failure)."""
+    try:
+        repo = open_repository(root)
+        if repo is None:
+            return ()
+        paths = repo.changed_paths()
+    except VcsError as exc:
+        log.warning("no changed files for the context: %s", exc)
+        return ()
+
+    def mtime(path: str) -> float:
+        try:
+            return (repo.root / path).stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return tuple(sorted(paths, key=lambda p: -mtime(p))[:limit])

@@ -124,3 +124,19 @@ async def test_review_reports_findings_with_file_and_line(registry: Registry, ai
     sent = fake_llm.requests[-1].prompt_text
     assert "graph neighbourhood" in sent and "5:     return backoff(3)" in sent  # the caller, from the graph
     assert {p["kind"] for p in done["receipt"]["pieces"]} == {"diff", "caller"}
+
+
+async def test_chat_is_grounded_in_the_changed_files(registry: Registry, ai: Backends, project: GitRepo,
+                                                     fake_llm: FakeLLM) -> None:  # noqa: F811
+    from nexus.engine.vcs import changed_files
+
+    for i in range(60):  # committed, unrelated files: more than the mtime recency keeps, as after a clone
+        project.write(f"pkg/mod{i}.py", f"def helper{i}():\n    return {i}\n")
+    project.commit("Add helpers")
+    with Workspace.open(project.root) as ws:
+        ws.index()
+    project.write("pkg/mod37.py", "def helper37():\n    return 'edited'\n")
+    assert changed_files(project.root) == ("pkg/mod37.py",)
+    fake_llm.script("anthropic", Reply(text="ok"))
+    done = await result(registry, ai, "ai.chat", {"prompt": "what am I working on?", "budget": 400})
+    assert "pkg/mod37.py" in {p["path"] for p in done["receipt"]["pieces"]}  # type: ignore[index]
