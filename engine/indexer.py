@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .model import Skipped
-from .vcs.indexing import META_KEY as GIT_HEAD
-from .vcs.indexing import head_moves
 from .search.index import documents_json
 from .store.records import FileVersion
+from .vcs.indexing import META_KEY as GIT_HEAD
+from .vcs.indexing import head_moves
 from .walker import Candidate, Rejected, Walker
 from .worker import Limits, Outcome, Task, exit_with, process_batch
 
