@@ -158,16 +158,18 @@ class Retriever:
         cannot be read: logged, and retrieval goes on without it)."""
         if not self._history_read:
             self._history_read = True
-            from ..vcs import VcsError, open_repository
+            from ..errors import ConfigError
+            from ..vcs import GitSettings, VcsError, open_repository
             from ..vcs import history as read_history
             from .history import for_history
 
             try:
-                repo = open_repository(self.ws.root)
+                settings = self.ws.settings.section("git", GitSettings)
+                repo = open_repository(self.ws.root) if settings.history else None
                 if repo is not None:
-                    found = read_history(repo, self.ws.index_dir / "history.msgpack")
+                    found = read_history(repo, self.ws.index_dir / "history.msgpack", settings.max_commits)
                     self._history = for_history(found)
-            except VcsError as exc:
+            except (VcsError, ConfigError) as exc:
                 log.warning("retrieval without history: %s", exc)
         return self._history
 
