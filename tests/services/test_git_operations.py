@@ -140,3 +140,19 @@ async def test_chat_is_grounded_in_the_changed_files(registry: Registry, ai: Bac
     fake_llm.script("anthropic", Reply(text="ok"))
     done = await result(registry, ai, "ai.chat", {"prompt": "what am I working on?", "budget": 400})
     assert "pkg/mod37.py" in {p["path"] for p in done["receipt"]["pieces"]}  # type: ignore[index]
+
+
+async def test_search_files_with_model_rerank(registry: Registry, ai: Backends, fake_llm: FakeLLM) -> None:  # noqa: F811
+    plain = await result(registry, ai, "search", {"query": "backoff attempt", "mode": "files"})
+    order = [h["path"] for h in plain["hits"]]  # type: ignore[index]
+    assert len(order) == 2 and plain["rerankedBy"] is None  # type: ignore[index]
+    fake_llm.script("anthropic", Reply(text="2 1"))
+    reranked = await result(registry, ai, "search", {"query": "backoff attempt", "mode": "files", "rerank": True})
+    assert [h["path"] for h in reranked["hits"]] == order[::-1]  # type: ignore[index]
+    assert reranked["rerankedBy"].startswith("anthropic/")  # type: ignore[index]
+    assert [h["signals"]["rerank"] for h in reranked["hits"]] == [1, 2]  # type: ignore[index]
+    sent = fake_llm.requests[-1].prompt_text
+    assert "Request: backoff attempt" in sent and f"[1] {order[0]}" in sent and "def backoff" in sent
+    fake_llm.script("anthropic", Reply(text="I cannot tell."))
+    kept = await result(registry, ai, "search", {"query": "backoff attempt", "mode": "files", "rerank": True})
+    assert [h["path"] for h in kept["hits"]] == order and kept["rerankedBy"] is None  # type: ignore[index]
