@@ -44,14 +44,16 @@ from nexus.engine.vcs import changed_between, open_repository
 
 _SPECIAL = str.maketrans({c: " " for c in '+-&|!(){}[]^"~*?:\\/<>=\'`'})
 BEFORE = {"bm25": 1.0, "symbols": 0.3, "uses": 0.3, "graph": 0.1, "recency": 0.5, "history": 0.0,
-          "cochange": 0.0, "tests": 0.0}
+          "cochange": 0.0, "tests": 0.0, "path": 0.0}
 SYSTEMS: dict[str, tuple[dict[str, float], float] | None] = {
     "whole-file BM25 (Tantivy)": None,
     "fusion before history": (BEFORE, 1.0),
     "+ history": ({**BEFORE, "history": DEFAULT_WEIGHTS["history"]}, 1.0),
-    "+ co-change": ({**BEFORE, "cochange": DEFAULT_WEIGHTS["cochange"]}, 1.0),
+    "+ co-change (0.2)": ({**BEFORE, "cochange": 0.2}, 1.0),
     "+ tests": ({**BEFORE, "tests": DEFAULT_WEIGHTS["tests"]}, None),
+    "+ path names": ({**BEFORE, "path": DEFAULT_WEIGHTS["path"]}, 1.0),
     "all together (default)": (DEFAULT_WEIGHTS, None),
+    "all together + co-change (0.1)": ({**DEFAULT_WEIGHTS, "cochange": 0.1}, None),
 }
 
 
@@ -175,7 +177,7 @@ def run_repo(source: Path, work: Path, args: argparse.Namespace) -> dict[str, di
         history_ready = Retriever(ws)
         history_ready.history()  # warm, untimed: built once per HEAD
         captured: dict[str, list[str]] = {}
-        for name, system in SYSTEMS.items():
+        for system_name, system in SYSTEMS.items():
             t0 = time.perf_counter()
             chunk_hit = None
             if system is None:
@@ -191,18 +193,18 @@ def run_repo(source: Path, work: Path, args: argparse.Namespace) -> dict[str, di
                 chunks = retriever.rank_chunks(query, 10, signals)
                 chunk_hit = any(c.path in q.lines and any(a <= c.end_line and c.start_line <= b
                                                           for a, b in q.lines[c.path]) for c in chunks)
-                if name.startswith("all"):  # every signal's own ranking, for offline tuning (--dump)
+                if system_name.startswith("all"):  # every signal's own ranking, for offline tuning (--dump)
                     captured = {k: v[:200] for k, v in signals.rankings.items()}
                     candidates = {p for v in captured.values() for p in v}
                     captured["_tests"] = sorted(candidates & retriever.test_map().tests)
             if system is None:
                 elapsed = time.perf_counter() - t0
-            row = out.setdefault(split[q.commit], {}).setdefault(name, [])
+            row = out.setdefault(split[q.commit], {}).setdefault(system_name, [])
             row.append({"ranking": ranking, "truth": sorted(truth), "seconds": elapsed, "chunk": chunk_hit,
                         "message": q.message[:300], "commit": q.commit,
-                        "signals": captured if name.startswith("all") else None})
+                        "signals": captured if system_name.startswith("all") else None})
         if n % 20 == 0:
-            print(f"  {source.name}: {n}/{len(queries)} queries, {time.perf_counter() - started:.0f} s",
+            print(f"  {name}: {n}/{len(queries)} queries, {time.perf_counter() - started:.0f} s",
                   file=sys.stderr, flush=True)
     if ws is not None:
         ws.close()

@@ -41,9 +41,12 @@ log = logging.getLogger(__name__)
 # in BENCHMARKS.md. BM25 over chunks carries natural-language queries; the files *using* the identifiers
 # a request names ("uses") and those *defining* them ("symbols") lift the right files from BM25's
 # near-misses; the graph and recency break ties and carry the editor's state.
+# history, tests, path and the demotion: tuned on the older commits of flask, express and jsoup
+# (bench/retrieval_tune.py over a --dump of bench/retrieval_bench.py); co-change did not help there, so it
+# is computed only when given a weight.
 DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 0.3, "uses": 0.3, "graph": 0.1, "recency": 0.5,
-                                     "history": 0.5, "cochange": 0.2, "tests": 0.3, "path": 0.3}
-TEST_DEMOTION = 0.5  # a test file's fused score is multiplied by this unless the request is about tests
+                                     "history": 2.0, "cochange": 0.0, "tests": 0.3, "path": 0.3}
+TEST_DEMOTION = 0.3  # a test file's fused score is multiplied by this unless the request is about tests
 COCHANGE_SEEDS = 5
 BM25_DEPTH = 200
 GRAPH_DEPTH = 200
