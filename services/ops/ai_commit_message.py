@@ -42,7 +42,7 @@ class CommitMessage:
 
 
 @operation("ai.commit_message", params=CommitMessageParams, result=CommitMessage, role=Role.DEVELOPER, rate="ai",
-           message="ai:commitMessage", result_message="ai:done", events=(("ai:delta", Delta),))
+           message="ai:commit-message", result_message="ai:done", events=(("ai:delta", Delta),))
 async def commit_message(call: Call, p: CommitMessageParams) -> AsyncIterator[Event | CommitMessage]:
     """A commit message for the staged diff, streamed, with what the model was shown."""
     from nexus.engine.assistant.vcs_tasks import COMMIT_SYSTEM, commit_prompt
