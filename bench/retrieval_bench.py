@@ -1,18 +1,21 @@
-"""Retrieval quality from a real repository's history: commit message as the query, the files the commit
-changed as the truth; recall@1/5/10 and MRR for Nexus's fused ranking (and its signals alone) against
-plain whole-file BM25 in Tantivy.
+"""File localization from real repositories' git history: the commit message as the request, the source
+files the commit changed as the truth, the workspace at the commit's parent with the history up to it.
 
-History source: a GNU-style ChangeLog generated from git (gitlog-to-changelog), as shipped in release
-tarballs: each commit is a subject line, an optional body, and ``* path (function): ...`` lines naming
-every file it changed. Used here: strace 6.1 (``apt-get source strace`` on Debian 12 gives
-``strace_6.1.orig.tar.xz``; its ``ChangeLog`` holds the commits up to the release):
+    python bench/retrieval_bench.py --repo /path/to/flask --repo /path/to/express --repo /path/to/jsoup \
+        --eval 100 --tune 100
 
-    python bench/retrieval_bench.py --source strace-6.1 --subdir src --commits 500
+Each ``--repo`` is any git repository (a bare mirror is fine): it is cloned into a temporary folder and
+checked out, commit by commit oldest first, at each query's parent; the Nexus index follows incrementally
+(the files changed between two checkouts), like an editor after a checkout. Usable commits: not merges,
+changing 1-``--max-files`` source files that exist at the parent (the index's languages), test files
+left out of the truth (the question is "which file do I change", tests follow their subject). The newest
+``--eval`` usable commits per repository are the reported split; the ``--tune`` commits before them are
+where weights were chosen. Timers cover ranking only (index, graph and history warm).
 
-Only the ``--subdir`` tree is indexed, and a commit counts when at least one file it changed is in it.
-The snapshot is the release, i.e. *after* the commits, as in "find the code this message is about";
-the ChangeLog itself is not indexed. The query is the commit's subject and body without its file
-lines (those name the answer). Timers cover one query end to end (ranking only, index warm).
+Systems: whole-file BM25 in Tantivy (the reference), Nexus's fusion before history (bm25, symbols, uses,
+graph), each new signal added alone (history, co-change, tests: the subject lifted by its test and tests
+demoted unless the request is about tests), and all together (the default). ``chunk@10``: the share of
+commits where one of the 10 best chunks overlaps a changed line of a true file (line-level localization).
 """
 
 from __future__ import annotations
@@ -20,183 +23,248 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pygit2
 import tantivy
 
 from nexus.engine import Workspace
 from nexus.engine.graph import sync
-from nexus.engine.retrieval import RetrievalQuery, Retriever
+from nexus.engine.languages import language_for
+from nexus.engine.retrieval import DEFAULT_WEIGHTS, RetrievalQuery, Retriever
+from nexus.engine.retrieval.tests import is_test
+from nexus.engine.vcs import changed_between, open_repository
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\s")
-_FILES = re.compile(r"^\*\s+([^:(\[]+)")
 _SPECIAL = str.maketrans({c: " " for c in '+-&|!(){}[]^"~*?:\\/<>=\'`'})
+BEFORE = {"bm25": 1.0, "symbols": 0.3, "uses": 0.3, "graph": 0.1, "recency": 0.5, "history": 0.0,
+          "cochange": 0.0, "tests": 0.0, "path": 0.0}
+SYSTEMS: dict[str, tuple[dict[str, float], float] | None] = {
+    "whole-file BM25 (Tantivy)": None,
+    "fusion before history": (BEFORE, 1.0),
+    "+ history": ({**BEFORE, "history": DEFAULT_WEIGHTS["history"]}, 1.0),
+    "+ co-change (0.2)": ({**BEFORE, "cochange": 0.2}, 1.0),
+    "+ tests": ({**BEFORE, "tests": DEFAULT_WEIGHTS["tests"]}, None),
+    "+ path names": ({**BEFORE, "path": DEFAULT_WEIGHTS["path"]}, 1.0),
+    "all together (default)": (DEFAULT_WEIGHTS, None),
+    "all together + co-change (0.1)": ({**DEFAULT_WEIGHTS, "cochange": 0.1}, None),
+}
 
 
-@dataclass(frozen=True)
-class Commit:
-    query: str
-    files: tuple[str, ...]
+@dataclass
+class Query:
+    repo: str
+    commit: str
+    parent: str
+    message: str
+    truth: set[str]
+    lines: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # path -> changed old lines, 0-based
 
 
-def parse(text: str) -> list[Commit]:
-    """Commits, newest first, from a gitlog-to-changelog ChangeLog: under each date line, a paragraph
-    that does not start with ``*`` after a commit's file list starts the next commit."""
-    commits: list[Commit] = []
-    for entry in re.split(r"\n(?=\d{4}-\d{2}-\d{2}\s)", text):
-        paragraphs = [p for p in re.split(r"\n\s*\n", entry) if p.strip()]
-        message: list[str] = []
-        files: list[str] = []
-        for paragraph in paragraphs:
-            lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
-            if _DATE.match(lines[0]):
-                lines = lines[1:]
-            if not lines:
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def usable(repo: pygit2.Repository, max_files: int, wanted: int) -> list[Query]:
+    """Usable commits on the first-parent line from HEAD, newest first."""
+    out: list[Query] = []
+    commit = repo.head.peel(pygit2.Commit)
+    while len(out) < wanted and commit.parent_ids:
+        parent = commit.parents[0]
+        if len(commit.parent_ids) == 1:
+            diff = parent.tree.diff_to_tree(commit.tree, context_lines=0)
+            diff.find_similar()
+            sources = [d for d in diff.deltas if language_for(d.old_file.path) is not None]
+            truth = {d.old_file.path for d in sources
+                     if d.status_char() in "MR" and not is_test(d.old_file.path)}
+            subject = commit.message.strip().split("\n", 1)[0]
+            if (truth and len(sources) <= max_files and len(commit.message.split()) >= 3
+                    and not subject.lower().startswith(("merge", "release", "bump", "revert"))):
+                lines: dict[str, list[tuple[int, int]]] = {}
+                for patch in diff:
+                    if patch is not None and patch.delta.old_file.path in truth:
+                        for hunk in patch.hunks:
+                            start = max(hunk.old_start - 1, 0)
+                            lines.setdefault(patch.delta.old_file.path, []).append(
+                                (start, start + max(hunk.old_lines, 1) - 1))
+                out.append(Query("", str(commit.id), str(parent.id), commit.message.strip(), truth, lines))
+        commit = parent
+    return out
+
+
+class WholeFile:
+    """Whole-file BM25 in Tantivy, kept in step with the checkouts (the reference)."""
+
+    def __init__(self, folder: Path) -> None:
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("path", stored=True, tokenizer_name="raw")
+        builder.add_text_field("body", tokenizer_name="default")
+        self.index = tantivy.Index(builder.build(), path=str(folder))
+
+    def update(self, root: Path, paths: list[str], removed: list[str]) -> None:
+        writer = self.index.writer(100_000_000, 1)
+        for rel in [*paths, *removed]:
+            writer.delete_documents_by_term("path", rel)
+        for rel in paths:
+            try:
+                body = (root / rel).read_text(encoding="utf-8", errors="replace")
+            except OSError:
                 continue
-            if not lines[0].startswith("*") and files:
-                commits.append(Commit(" ".join(message), tuple(dict.fromkeys(files))))
-                message, files = [], []
-            in_files = False
-            for line in lines:
-                found = _FILES.match(line)
-                if found:
-                    in_files = True
-                    files.extend(p.strip() for p in found.group(1).split(",") if p.strip())
-                elif not in_files:
-                    message.append(line)
-        if message and files:
-            commits.append(Commit(" ".join(message), tuple(dict.fromkeys(files))))
-    return commits
+            writer.add_document(tantivy.Document(path=rel, body=body))
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
 
-
-def whole_file_bm25(root: Path, paths: list[str], index_dir: Path) -> tantivy.Index:
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("path", stored=True, tokenizer_name="raw")
-    builder.add_text_field("body", tokenizer_name="default")
-    index = tantivy.Index(builder.build(), path=str(index_dir))
-    writer = index.writer(200_000_000, 2)
-    for rel in paths:
-        body = (root / rel).read_text(encoding="utf-8", errors="replace")
-        writer.add_document(tantivy.Document(path=rel, body=body))
-    writer.commit()
-    writer.wait_merging_threads()
-    index.reload()
-    return index
-
-
-def bm25_rank(index: tantivy.Index, text: str, k: int) -> list[str]:
-    words = " ".join(w for w in text.translate(_SPECIAL).split() if w not in ("AND", "OR", "NOT", "IN", "TO"))
-    if not words:
-        return []
-    query, _errors = index.parse_query_lenient(words, ["body"])
-    searcher = index.searcher()
-    return [searcher.doc(address)["path"][0] for _score, address in searcher.search(query, k).hits]
+    def rank(self, text: str, k: int) -> list[str]:
+        words = " ".join(w for w in text.translate(_SPECIAL).split() if w not in ("AND", "OR", "NOT", "IN", "TO"))
+        if not words:
+            return []
+        query, _errors = self.index.parse_query_lenient(words, ["body"])
+        searcher = self.index.searcher()
+        return [searcher.doc(address)["path"][0] for _score, address in searcher.search(query, k).hits]
 
 
 def metrics(rankings: list[list[str]], truths: list[set[str]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for k in (1, 5, 10):
-        out[f"recall@{k}"] = statistics.fmean(len(set(r[:k]) & t) / len(t) for r, t in zip(rankings, truths, strict=True))
+        out[f"R@{k}"] = statistics.fmean(len(set(r[:k]) & t) / len(t) for r, t in zip(rankings, truths, strict=True))
     reciprocal = []
     for ranking, truth in zip(rankings, truths, strict=True):
         first = next((i for i, p in enumerate(ranking, 1) if p in truth), None)
         reciprocal.append(1 / first if first else 0.0)
     out["MRR"] = statistics.fmean(reciprocal)
+    out["all@10"] = statistics.fmean(1.0 if t <= set(r[:10]) else 0.0 for r, t in zip(rankings, truths, strict=True))
+    return out
+
+
+def run_repo(source: Path, work: Path, args: argparse.Namespace) -> dict[str, dict[str, list[object]]]:
+    """Per split and system: rankings, truths, times, chunk hits."""
+    mirror = pygit2.Repository(str(source))
+    queries = usable(mirror, args.max_files, args.eval + args.tune)
+    name = source.parent.name if source.name in ("repo", ".git") else source.name
+    for q in queries:
+        q.repo = name
+    split = {q.commit: ("eval" if i < args.eval else "tune") for i, q in enumerate(queries)}
+    root = work / name.replace("+", "-")
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(source), str(root)], check=True)
+    os.environ["NEXUS_CACHE_DIR"] = str(work / f"cache-{root.name}")
+    out: dict[str, dict[str, list[object]]] = {}
+    baseline = WholeFile(Path(tempfile.mkdtemp(dir=work)))
+    previous: str | None = None
+    ws: Workspace | None = None
+    started = time.perf_counter()
+    for n, q in enumerate(reversed(queries), 1):  # oldest first: each checkout moves HEAD forward a little
+        git(root, "checkout", "-q", "--detach", "-f", q.parent)
+        if ws is None:
+            ws = Workspace.open(root)
+        ws.index()
+        sync(ws)
+        indexed = {f.path for f in ws.files()}
+        repo = open_repository(root)
+        assert repo is not None
+        changed = sorted(indexed) if previous is None else changed_between(repo, previous, q.parent)
+        baseline.update(root, [p for p in changed if p in indexed], [p for p in changed if p not in indexed])
+        previous = q.parent
+        truth = q.truth & indexed
+        if not truth:
+            continue
+        history_ready = Retriever(ws)
+        history_ready.history()  # warm, untimed: built once per HEAD
+        captured: dict[str, list[str]] = {}
+        for system_name, system in SYSTEMS.items():
+            t0 = time.perf_counter()
+            chunk_hit = None
+            if system is None:
+                ranking = baseline.rank(q.message, 10)
+            else:
+                weights, demotion = system
+                retriever = Retriever(ws, graph=history_ready.graph, weights=dict(weights),
+                                      history=history_ready.history(), test_demotion=demotion)
+                query = RetrievalQuery(q.message, use_mtime=False)
+                signals = retriever.signals(query)
+                ranking = [f.path for f in retriever.rank_files(query, 10, signals)]
+                elapsed = time.perf_counter() - t0
+                chunks = retriever.rank_chunks(query, 10, signals)
+                chunk_hit = any(c.path in q.lines and any(a <= c.end_line and c.start_line <= b
+                                                          for a, b in q.lines[c.path]) for c in chunks)
+                if system_name.startswith("all"):  # every signal's own ranking, for offline tuning (--dump)
+                    captured = {k: v[:200] for k, v in signals.rankings.items()}
+                    candidates = {p for v in captured.values() for p in v}
+                    captured["_tests"] = sorted(candidates & retriever.test_map().tests)
+            if system is None:
+                elapsed = time.perf_counter() - t0
+            row = out.setdefault(split[q.commit], {}).setdefault(system_name, [])
+            row.append({"ranking": ranking, "truth": sorted(truth), "seconds": elapsed, "chunk": chunk_hit,
+                        "message": q.message[:300], "commit": q.commit,
+                        "signals": captured if system_name.startswith("all") else None})
+        if n % 20 == 0:
+            print(f"  {name}: {n}/{len(queries)} queries, {time.perf_counter() - started:.0f} s",
+                  file=sys.stderr, flush=True)
+    if ws is not None:
+        ws.close()
+    return out
+
+
+def summarize(rows: list[dict[str, object]]) -> dict[str, float]:
+    rankings = [list(r["ranking"]) for r in rows]  # type: ignore[call-overload]
+    truths = [set(r["truth"]) for r in rows]  # type: ignore[call-overload]
+    out = {k: round(v, 3) for k, v in metrics(rankings, truths).items()}
+    out["p50 ms"] = round(statistics.median(float(r["seconds"]) for r in rows) * 1000, 2)  # type: ignore[arg-type]
+    hits = [bool(r["chunk"]) for r in rows if r["chunk"] is not None]
+    if hits:
+        out["chunk@10"] = round(statistics.fmean(hits), 3)
+    out["n"] = len(rows)
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, required=True, help="the unpacked source tree")
-    parser.add_argument("--changelog", type=Path, help="default: SOURCE/ChangeLog")
-    parser.add_argument("--subdir", default="src", help="the part of the tree to index")
-    parser.add_argument("--commits", type=int, default=500, help="the most recent N usable commits")
-    parser.add_argument("--skip", type=int, default=0,
-                        help="skip the most recent N usable commits (a separate split for tuning weights)")
+    parser.add_argument("--repo", type=Path, action="append", required=True, help="a git repository (repeat)")
+    parser.add_argument("--eval", type=int, default=100, help="newest usable commits per repository, reported")
+    parser.add_argument("--tune", type=int, default=100, help="usable commits before those, for tuning")
+    parser.add_argument("--max-files", type=int, default=10, help="skip commits changing more source files")
+    parser.add_argument("--dump", type=Path, help="write every query's rankings here (JSON), for tuning")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    text = (args.changelog or args.source / "ChangeLog").read_text(encoding="utf-8", errors="replace")
     work = Path(tempfile.mkdtemp(prefix="nexus-retrieval-"))
-    os.environ["NEXUS_CACHE_DIR"] = str(work / "cache")
+    per_repo: dict[str, dict[str, dict[str, list[object]]]] = {}
     try:
-        root = work / "ws"
-        shutil.copytree(args.source / args.subdir, root / args.subdir)
-        ws = Workspace.open(root)
-        started = time.perf_counter()
-        ws.index()
-        indexed = {f.path for f in ws.files()}
-        index_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        sync(ws)
-        graph_seconds = time.perf_counter() - started
-
-        commits: list[tuple[str, set[str]]] = []
-        skipped = 0
-        for commit in parse(text):
-            # Before strace 5.12 the sources sat at the top level: `syscall.c` is now `src/syscall.c`.
-            truth = {p if p in indexed else f"{args.subdir}/{p}" for p in commit.files}
-            truth &= indexed
-            if truth and commit.query.strip():
-                if skipped < args.skip:
-                    skipped += 1
-                    continue
-                commits.append((commit.query, truth))
-            if len(commits) >= args.commits:
-                break
-        baseline = whole_file_bm25(root, sorted(indexed), Path(tempfile.mkdtemp(dir=work)))
-
-        systems = {
-            "whole-file BM25 (baseline)": None,
-            "chunk BM25 only": {"bm25": 1.0, "symbols": 0.0, "graph": 0.0, "recency": 0.0},
-            "chunk BM25 + symbols (1.0)": {"bm25": 1.0, "symbols": 1.0, "graph": 0.0, "recency": 0.0},
-            "chunk BM25 + uses (0.5)": {"bm25": 1.0, "uses": 0.5, "symbols": 0.0, "graph": 0.0, "recency": 0.0},
-            "chunk BM25 + graph (0.5)": {"bm25": 1.0, "symbols": 0.0, "graph": 0.5, "recency": 0.0},
-            "fused, default weights": None,
-        }
-        results = {}
-        for name, weights in systems.items():
-            rankings, times = [], []
-            baseline_run = name.startswith("whole-file")
-            retriever = None if baseline_run else Retriever(ws, weights=weights)
-            for query, _truth in commits:
-                t0 = time.perf_counter()
-                if retriever is None:
-                    ranking = bm25_rank(baseline, query, 10)
-                else:
-                    ranking = [f.path for f in retriever.rank_files(RetrievalQuery(query, use_mtime=False), 10)]
-                times.append(time.perf_counter() - t0)
-                rankings.append(ranking)
-            times.sort()
-            results[name] = {**{k: round(v, 4) for k, v in metrics(rankings, [t for _q, t in commits]).items()},
-                             "p50 ms": round(statistics.median(times) * 1000, 2),
-                             "p95 ms": round(times[int(len(times) * 0.95) - 1] * 1000, 2)}
-        ws.close()
-        report = {"source": str(args.source), "subdir": args.subdir, "files": len(indexed),
-                  "commits": len(commits), "mean files per commit": round(statistics.fmean(len(t) for _q, t in commits), 2),
-                  "index s": round(index_seconds, 2), "graph sync s": round(graph_seconds, 2), "results": results}
+        for source in args.repo:
+            found = run_repo(source.resolve(), work, args)
+            per_repo[source.parent.name if source.name in ("repo", ".git") else source.name] = found
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
+    if args.dump:
+        args.dump.write_text(json.dumps(per_repo))
+    report: dict[str, dict[str, dict[str, float]]] = {}
+    for split in ("eval", "tune"):
+        for name in SYSTEMS:
+            rows = [r for repo in per_repo.values() for r in repo.get(split, {}).get(name, [])]
+            if rows:
+                report.setdefault(split, {})[name] = summarize(rows)  # type: ignore[arg-type]
+            for repo_name, repo in per_repo.items():
+                mine = repo.get(split, {}).get(name, [])
+                if mine:
+                    report.setdefault(f"{split}:{repo_name}", {})[name] = summarize(mine)  # type: ignore[arg-type]
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    print(f"{report['commits']} commits over {report['files']} files of {args.source}/{args.subdir} "
-          f"({report['mean files per commit']} indexed files changed per commit); "
-          f"index {report['index s']} s, graph sync {report['graph sync s']} s")
-    header = f"{'system':<42} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} {'p50 ms':>7} {'p95 ms':>7}"
-    print(header)
-    for name, row in results.items():
-        print(f"{name:<42} {row['recall@1']:>6.3f} {row['recall@5']:>6.3f} {row['recall@10']:>6.3f} "
-              f"{row['MRR']:>6.3f} {row['p50 ms']:>7.2f} {row['p95 ms']:>7.2f}")
+    for section, systems in report.items():
+        print(f"\n[{section}]")
+        print(f"{'system':<28} {'n':>4} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} {'all@10':>6} {'chunk@10':>8} "
+              f"{'p50 ms':>7}")
+        for name, row in systems.items():
+            print(f"{name:<28} {row['n']:>4.0f} {row['R@1']:>6.3f} {row['R@5']:>6.3f} {row['R@10']:>6.3f} "
+                  f"{row['MRR']:>6.3f} {row['all@10']:>6.3f} {row.get('chunk@10', float('nan')):>8.3f} "
+                  f"{row['p50 ms']:>7.2f}")
     return 0
 
 

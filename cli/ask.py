@@ -62,8 +62,10 @@ def ask(question: tuple[str, ...], root: str, provider: str | None, model: str |
         except NexusError as exc:
             click.echo(f"nexus ask: {exc}", err=True)
             sys.exit(2)
+        from nexus.engine.vcs import changed_files
+
         request = AssistRequest(Task.CHAT, text, document, cursor=cursor, provider=provider, model=model,
-                                budget=budget)
+                                budget=budget, changed_files=changed_files(ws.root))
         try:
             answer = asyncio.run(_stream(assistant, ws, request, echo=not as_json))
         except (NoProviderError, AssistantError) as exc:

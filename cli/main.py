@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "api": "nexus.cli.api:api",
     "mcp": "nexus.cli.mcp:mcp",
     "acp": "nexus.cli.acp:acp",
+    "commit-message": "nexus.cli.git:commit_message",
+    "review": "nexus.cli.git:review",
 }
 
 

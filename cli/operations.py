@@ -4,6 +4,7 @@ the gateway, the Jupyter extension and the language server return."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,40 @@ def call_operation(root: str | Path, name: str, payload: dict[str, Any]) -> Any:
         backends = Backends.open(path, load_settings(path), providers=providers)
         try:
             return await registry.result(name, payload, Call(backends))
+        finally:
+            await backends.aclose()
+
+    try:
+        return asyncio.run(run())
+    except NexusError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def stream_operation(root: str | Path, name: str, payload: dict[str, Any],
+                     on_event: Callable[[str, Any], None]) -> Any:
+    """Like :func:`call_operation`, handing each streamed item (kind, data) to ``on_event`` as it comes."""
+    from nexus.engine.config import load_settings
+    from nexus.services import Backends, Call, Registry
+
+    registry = Registry.default()
+    op = registry.get(name)
+    providers = op is not None and op.rate == "ai"
+
+    async def run() -> Any:
+        path = Path(root).resolve()
+        backends = Backends.open(path, load_settings(path), providers=providers)
+        final: Any = None
+        try:
+            stream = registry.call(name, payload, Call(backends))
+            try:
+                async for item in stream:
+                    if item.final:
+                        final = item.data
+                    else:
+                        on_event(item.kind, item.data)
+            finally:
+                await stream.aclose()  # type: ignore[attr-defined]
+            return final
         finally:
             await backends.aclose()
 

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from .model import Skipped
 from .search.index import documents_json
 from .store.records import FileVersion
+from .vcs.indexing import META_KEY as GIT_HEAD
+from .vcs.indexing import head_moves
 from .walker import Candidate, Rejected, Walker
 from .worker import Limits, Outcome, Task, exit_with, process_batch
 
@@ -122,6 +124,7 @@ class Indexer:
                 batch.put_meta("run", {"state": "done", "pid": os.getpid(), "finishedAt": time.time()})
             return summary
 
+        head, moved = head_moves(self.ws.root, self.store.meta(GIT_HEAD))  # files a checkout changed
         with self.store.read() as reader:
             states = reader.states()
             previously_skipped = reader.skipped()
@@ -130,7 +133,8 @@ class Indexer:
         next_id = self.store.meta("next_id", 1)
         for candidate in candidates:
             state = states.get(candidate.path)
-            if state is not None and (state.size, state.mtime_ns) == (candidate.size, candidate.mtime_ns):
+            if state is not None and (state.size, state.mtime_ns) == (candidate.size, candidate.mtime_ns) \
+                    and candidate.path not in moved:
                 summary.unchanged += 1
                 continue
             old_skip = previously_skipped.get(candidate.path)
@@ -164,6 +168,7 @@ class Indexer:
             batch.put_meta("updated_at", time.time())
             batch.put_meta("last_run", summary.to_json())
             batch.put_meta("run", {"state": "done", "pid": os.getpid(), "finishedAt": time.time()})
+            batch.put_meta(GIT_HEAD, head)
             if self.store.meta("created_at") is None:
                 batch.put_meta("created_at", time.time())
         self.store.sync()

@@ -237,14 +237,16 @@ def _workspace_context(ws: Workspace, request: AssistRequest, focus: Focus | Non
         text = f"{text} {request.diagnostic.message}".strip()
     wanted = ContextRequest(query=text, path=path, line=line, column=request.cursor[1] if request.cursor else 0,
                             open_files=tuple(p for p in request.open_files if p != path), budget=remaining,
-                            model=model, repo_map=request.task is not Task.INLINE)
+                            model=model, repo_map=request.task is not Task.INLINE,
+                            recent_files=tuple(p for p in request.changed_files if p != path))
     try:
         try:
             context = build_context(ws, wanted, counter=counter)
         except NotFoundError:
             # A new file the index has not seen yet: rank for the question without a current file.
             wanted = ContextRequest(query=text or (focus.text[:2000] if focus else ""), open_files=wanted.open_files,
-                                    budget=remaining, model=model, repo_map=wanted.repo_map)
+                                    budget=remaining, model=model, repo_map=wanted.repo_map,
+                                    recent_files=wanted.recent_files)
             context = build_context(ws, wanted, counter=counter)
     except (ContextError, BudgetError) as exc:
         log.info("no workspace context: %s", exc)

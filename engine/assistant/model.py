@@ -88,7 +88,8 @@ class AssistRequest:
     """One assistant request. ``question`` is the user's words (chat) or an extra instruction (refactor).
 
     ``selection`` is the selected range (empty spans count as no selection); ``cursor`` a position;
-    ``open_files`` the other files open in the editor (workspace-relative), which rank higher in retrieval.
+    ``open_files`` the other files open in the editor (workspace-relative), which rank higher in retrieval;
+    ``changed_files`` the working tree's uncommitted changes (git), which count as recently edited.
     """
 
     task: Task
@@ -101,6 +102,7 @@ class AssistRequest:
     provider: str | None = None
     model: str | None = None
     budget: int | None = None  # context tokens; None: the task's setting
+    changed_files: tuple[str, ...] = ()
 
     @property
     def has_selection(self) -> bool:

@@ -6,10 +6,15 @@
 - ``uses``: files using those identifiers (from the code graph), weighted by inverse document frequency;
 - ``graph``: personalised PageRank over the code graph, seeded by the current and open files and the
   two signals above, which pulls in what the seeds depend on;
-- ``recency``: the editor's open and recently used files, and files modified on disk in the last day.
+- ``recency``: the editor's open and recently used files, and files modified on disk in the last day;
+- ``history`` and ``cochange``: past commits (reachable from HEAD) whose messages match the request point
+  at the files they touched, and files that change together with the best candidates (see ``history``);
+- ``tests``: a test file lends its rank to the file it tests (see ``tests``); unless the request is
+  about tests, test files are then demoted (``TEST_DEMOTION``) so the implementation ranks above them.
 
-Embeddings are deliberately not a signal: none can be computed offline here, and the issue keeps them
-only if they measurably help (``bench/retrieval_bench.py`` is where that would be shown).
+A workspace outside a git repository (or one whose repository cannot be read) simply has no history
+signals. Embeddings are not a signal: no embeddings endpoint could be reached to show they help
+(``bench/retrieval_bench.py`` is where that would be shown).
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from typing import TYPE_CHECKING
 from ..errors import NotFoundError
 from ..graph.queries import CodeGraph
 from .fusion import Fused, fuse
+from .history import HistoryIndex
+from .tests import TestMap, about_tests
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -34,7 +41,13 @@ log = logging.getLogger(__name__)
 # in BENCHMARKS.md. BM25 over chunks carries natural-language queries; the files *using* the identifiers
 # a request names ("uses") and those *defining* them ("symbols") lift the right files from BM25's
 # near-misses; the graph and recency break ties and carry the editor's state.
-DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 0.3, "uses": 0.3, "graph": 0.1, "recency": 0.5}
+# history, tests, path and the demotion: tuned on the older commits of flask, express and jsoup
+# (bench/retrieval_tune.py over a --dump of bench/retrieval_bench.py); co-change did not help there, so it
+# is computed only when given a weight.
+DEFAULT_WEIGHTS: dict[str, float] = {"bm25": 1.0, "symbols": 0.3, "uses": 0.3, "graph": 0.1, "recency": 0.5,
+                                     "history": 2.0, "cochange": 0.0, "tests": 0.3, "path": 0.3}
+TEST_DEMOTION = 0.3  # a test file's fused score is multiplied by this unless the request is about tests
+COCHANGE_SEEDS = 5
 BM25_DEPTH = 200
 GRAPH_DEPTH = 200
 RECENT_SECONDS = 86_400.0
@@ -82,10 +95,16 @@ class Signals:
 
 class Retriever:
     def __init__(self, ws: Workspace, graph: CodeGraph | None = None,
-                 weights: dict[str, float] | None = None) -> None:
+                 weights: dict[str, float] | None = None, history: HistoryIndex | None = None,
+                 test_demotion: float | None = None) -> None:
         self.ws = ws
         self.graph = graph if graph is not None else CodeGraph(ws)
         self.weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+        self.test_demotion = TEST_DEMOTION if test_demotion is None else test_demotion
+        self._history = history
+        self._history_read = history is not None
+        self._paths: set[str] | None = None
+        self._test_map: TestMap | None = None
 
     def signals(self, query: RetrievalQuery) -> Signals:
         rankings: dict[str, list[str]] = {}
@@ -104,14 +123,78 @@ class Retriever:
         if self.weights.get("uses", 0.0) > 0:
             rankings["uses"] = self._user_files(text)
         rankings["recency"] = self._recent(query)
+        if text and self.weights.get("path", 0.0) > 0:
+            rankings["path"] = self._named_files(text)
+        if text and (self.weights.get("history", 0.0) > 0 or self.weights.get("cochange", 0.0) > 0):
+            history = self.history()
+            if history is not None:
+                rankings["history"] = history.files_for(text, self.paths())
+                if self.weights.get("cochange", 0.0) > 0:
+                    seeds = fuse({k: rankings[k] for k in ("bm25", "history")}, self.weights, limit=COCHANGE_SEEDS)
+                    rankings["cochange"] = history.cochanged([f.key for f in seeds], self.paths())
         if self.weights.get("graph", 0.0) > 0:
             rankings["graph"] = self._graph(query, rankings)
+        if (self.weights.get("tests", 0.0) > 0 or self.test_demotion != 1.0) and not about_tests(text):
+            rankings["tests"] = self._subjects_of_tests(rankings)
         return Signals(rankings, best_line, chunks, symbol_lines)
 
     def rank_files(self, query: RetrievalQuery, limit: int = 20, signals: Signals | None = None) -> list[RankedFile]:
         signals = signals or self.signals(query)
-        fused = fuse(signals.rankings, self.weights, limit=limit)
-        return [RankedFile(f.key, round(f.score, 6), signals.best_line.get(f.key, 0), f.ranks) for f in fused]
+        fused = fuse(signals.rankings, self.weights)
+        scores = {f.key: f.score for f in fused}
+        if self.test_demotion != 1.0 and not about_tests(query.text):
+            tests = self.test_map().tests
+            scores = {k: v * self.test_demotion if k in tests else v for k, v in scores.items()}
+        fused.sort(key=lambda f: (-scores[f.key], f.key))
+        return [RankedFile(f.key, round(scores[f.key], 6), signals.best_line.get(f.key, 0), f.ranks)
+                for f in fused[:limit]]
+
+    # -- history and tests -----------------------------------------------------------------------
+
+    def paths(self) -> set[str]:
+        if self._paths is None:
+            self._paths = {f.path for f in self.ws.files()}
+        return self._paths
+
+    def history(self) -> HistoryIndex | None:
+        """The history signals' index for the workspace's HEAD; None outside a repository (or when it
+        cannot be read: logged, and retrieval goes on without it)."""
+        if not self._history_read:
+            self._history_read = True
+            from ..errors import ConfigError
+            from ..vcs import GitSettings, VcsError, open_repository
+            from ..vcs import history as read_history
+            from .history import for_history
+
+            try:
+                settings = self.ws.settings.section("git", GitSettings)
+                repo = open_repository(self.ws.root) if settings.history else None
+                if repo is not None:
+                    found = read_history(repo, self.ws.index_dir / "history.msgpack", settings.max_commits)
+                    self._history = for_history(found)
+            except (VcsError, ConfigError) as exc:
+                log.warning("retrieval without history: %s", exc)
+        return self._history
+
+    def test_map(self) -> TestMap:
+        found = self._test_map
+        if found is None:
+            def imports(path: str) -> list[str]:
+                return [t for t, _w in sorted(self.graph.store.edges_of(path), key=lambda e: -e[1])]
+            found = TestMap(self.paths(), imports)
+            self._test_map = found
+        return found
+
+    def _subjects_of_tests(self, rankings: dict[str, list[str]]) -> list[str]:
+        """Subjects of the test files the text signals found, in the order of their tests' best rank."""
+        tests = self.test_map()
+        seen = fuse({k: rankings[k] for k in ("bm25", "history", "symbols", "uses", "path") if k in rankings}, self.weights,
+                    limit=100)
+        out: list[str] = []
+        for hit in seen:
+            if hit.key in tests.tests:
+                out.extend(tests.subjects(hit.key))
+        return list(dict.fromkeys(out))
 
     def rank_chunks(self, query: RetrievalQuery, limit: int = 50,
                     signals: Signals | None = None) -> list[RankedChunk]:
@@ -193,6 +276,35 @@ class Retriever:
             idf = math.log(total / len(users))
             for path in users:
                 weights[path] = weights.get(path, 0.0) + idf
+        return sorted(weights, key=lambda p: (-weights[p], p))
+
+    def _named_files(self, text: str) -> list[str]:
+        """Files whose name (or folder) the request spells: ``Fix Router params`` names ``router.js``,
+        ``flask.cli`` names ``cli.py``. Rare names weigh more; test files are not named this way."""
+        from pathlib import PurePosixPath
+
+        by_name: dict[str, list[str]] = {}
+        for path in self.paths():
+            p = PurePosixPath(path)
+            by_name.setdefault(p.stem.lower(), []).append(path)
+            if p.parent.name:
+                by_name.setdefault(p.parent.name.lower(), []).append(path)
+        words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9_]+", text)}
+        for word in list(words):
+            words.update(part.lower() for part in re.split(r"[._]", word) if len(part) > 2)
+        weights: dict[str, float] = {}
+        total = max(len(self.paths()), 1)
+        for word in words:
+            if len(word) < 3 or word in _STOP:
+                continue
+            files = by_name.get(word, [])
+            if not files or len(files) > MAX_DEFINING_FILES:
+                continue
+            idf = math.log(1 + total / len(files))
+            for path in files:
+                # a file named exactly so beats one in a folder named so
+                exact = PurePosixPath(path).stem.lower() == word
+                weights[path] = weights.get(path, 0.0) + idf * (1.0 if exact else 0.3)
         return sorted(weights, key=lambda p: (-weights[p], p))
 
     def _recent(self, query: RetrievalQuery) -> list[str]:

@@ -9,12 +9,16 @@ from nexus.engine.navigation import Navigator
 
 from ..convert import markdown
 from ..server import NexusServer
+from .last_change import with_last_change
 
 BUDGET = 1.0
 
 
 def register(server: NexusServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover_with_last_change(ls: NexusServer, params: types.HoverParams) -> types.Hover | None:
+        return await with_last_change(ls, params, await hover(ls, params))
+
     async def hover(ls: NexusServer, params: types.HoverParams) -> types.Hover | None:
         doc = ls.document(params.text_document.uri)
         lines = doc.lines

@@ -4,6 +4,8 @@ from . import (
     ai_agent,
     ai_ask,
     ai_chat,
+    ai_commit_message,
+    ai_review,
     code_nav,
     contexts,
     diagnostics,
@@ -11,6 +13,10 @@ from . import (
     execute,
     files_range,
     files_read,
+    git_blame,
+    git_diff,
+    git_log,
+    git_status,
     graph,
     index,
     kernel_variables,
@@ -22,6 +28,7 @@ from . import (
     tests_run,
 )
 
-__all__ = ["ai_agent", "ai_ask", "ai_chat", "code_nav", "contexts", "diagnostics", "edits", "execute", "files_range",
-           "files_read", "graph", "index", "kernel_variables", "processor_chain", "processor_run", "repo_map",
-           "search", "status", "tests_run"]
+__all__ = ["ai_agent", "ai_ask", "ai_chat", "ai_commit_message", "ai_review", "code_nav", "contexts", "diagnostics",
+           "edits", "execute", "files_range", "files_read", "git_blame", "git_diff", "git_log", "git_status", "graph",
+           "index", "kernel_variables", "processor_chain", "processor_run", "repo_map", "search", "status",
+           "tests_run"]

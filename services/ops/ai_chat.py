@@ -148,8 +148,11 @@ async def _ground(call: Call, p: ChatParams, question: str) -> Grounding:
     handle = call.backends.workspace
     ws = await handle.get()
     indexed = await asyncio.to_thread(handle.fresh, ws)
+    from nexus.engine.vcs import changed_files
+
+    changed = await asyncio.to_thread(changed_files, handle.root) if indexed else ()
     request = AssistRequest(Task.CHAT, question, open_files=tuple(p.open_files), provider=p.provider,
-                            model=p.model, budget=p.budget)
+                            model=p.model, budget=p.budget, changed_files=changed)
     grounding = await call.backends.assistant().ground(ws if indexed else None, request)
     if not indexed:
         return Grounding(None, "", (), 0, f"{handle.root} has no index yet: run `nexus index` for grounded answers")

@@ -11,16 +11,17 @@ Lines and columns are 1-based.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from ..call import Call
-from ..codec import WIRE, Int, Name, Text
+from ..codec import WIRE, Bool, Int, Name, Text
 from ..identity import Role
 from ..operation import operation
-from ._index import grammars, on_index
+from ._index import grammars, indexed_workspace
 
 if TYPE_CHECKING:
     from nexus.engine import Workspace
@@ -37,6 +38,7 @@ class SearchParams:
     limit: Annotated[Int, Field(ge=1, le=1000)] = 20
     languages: Annotated[tuple[Name, ...], Field(max_length=10)] = ()
     kinds: Annotated[tuple[Name, ...], Field(max_length=10)] = ()  # symbols only: class, function, ...
+    rerank: Bool = False  # files only: the top 20 reordered by the model (one call; needs a provider)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class FileMatch:
 class SearchResult:
     __pydantic_config__ = WIRE
     hits: tuple[TextMatch | SymbolMatch | FileMatch, ...]
+    reranked_by: str | None = None  # "provider/model" when ``rerank`` reordered the files
 
 
 @operation("search", params=SearchParams, result=SearchResult, role=Role.VIEWER, rate="query",
@@ -88,7 +91,30 @@ async def search(call: Call, p: SearchParams) -> SearchResult:
     """Ranked text, symbol or file search; the same ranking on every face."""
     languages = tuple(p.languages)
     grammars(languages)  # a bad language name is a bad request, in every mode
-    return SearchResult(tuple(await on_index(call, lambda ws: _search(ws, p, languages))))
+    ws = await indexed_workspace(call)
+    hits = await asyncio.to_thread(_search, ws, p, languages)
+    if p.rerank and p.mode == "files" and hits:
+        return await _reranked(call, ws, p.query, [h for h in hits if isinstance(h, FileMatch)])
+    return SearchResult(tuple(hits))
+
+
+async def _reranked(call: Call, ws: Workspace, query: str, hits: list[FileMatch]) -> SearchResult:
+    """The files reordered by the model, each labelled with its ``rerank`` rank."""
+    from nexus.engine.providers import ProviderError
+    from nexus.engine.retrieval.rerank import rerank
+
+    from ._ai import provider_error, report_usage
+
+    router = call.backends.require_providers("Rerank")
+    try:
+        found = await rerank(router, ws, query, [(h.path, h.line - 1) for h in hits])
+    except ProviderError as exc:
+        raise provider_error(exc) from exc
+    report_usage(call, found.usage)
+    by_path = {h.path: h for h in hits}
+    out = [dataclasses.replace(by_path[path], signals={**by_path[path].signals, "rerank": n})
+           if found.reranked_by else by_path[path] for n, path in enumerate(found.paths, 1)]
+    return SearchResult(tuple(out), found.reranked_by)
 
 
 def _search(ws: Workspace, p: SearchParams, languages: tuple[str, ...]) -> list[TextMatch | SymbolMatch | FileMatch]:

@@ -79,6 +79,7 @@ UNIT_CASES = (
     ":checkhealth nexus reports a missing server command as an error",
     "the log file lives under stdpath('log') and requests without a server say so",
     ":NexusAsk without a server opens the answer buffer with the reason",
+    ":NexusCommitMessage keeps git's comments and says when no server runs",
 )
 
 

@@ -17,6 +17,7 @@ cmd("NexusSearch", function(a) require("nexus").search(a.args) end, { nargs = "+
 cmd("NexusIndex", function() require("nexus").reindex() end, { desc = "Update the Nexus index" })
 cmd("NexusStatus", function() require("nexus.index").status() end, { desc = "Show the Nexus index state" })
 cmd("NexusLog", function() require("nexus").open_log() end, { desc = "Open the nexus.nvim log" })
+cmd("NexusCommitMessage", function() require("nexus").commit_message() end, { desc = "Write a commit message for the staged changes" })
 
 vim.api.nvim_create_autocmd("LspAttach", {
   group = vim.api.nvim_create_augroup("nexus.attach", { clear = true }),

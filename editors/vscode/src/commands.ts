@@ -3,6 +3,7 @@
 import * as vscode from "vscode";
 
 import { ask, explainSelection, showAnswer } from "./commands/ask";
+import { writeCommitMessage } from "./commands/commitMessage";
 import { rebuildIndex } from "./commands/reindex";
 import { run } from "./commands/run";
 import { searchWorkspace } from "./commands/search";
@@ -29,5 +30,6 @@ export function registerCommands(server: ServerController, outputs: RunOutputs):
     vscode.commands.registerCommand("nexus.rebuildIndex", () => rebuildIndex(server)),
     vscode.commands.registerCommand("nexus.restartServer", () => server.restart()),
     vscode.commands.registerCommand("nexus.showLogs", () => getLog().show(true)),
+    vscode.commands.registerCommand("nexus.commitMessage", () => writeCommitMessage(server)),
   ];
 }

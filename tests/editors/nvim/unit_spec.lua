@@ -281,4 +281,18 @@ return function(T)
     T.eq(vim.bo[answer.bufnr].modifiable, false)
     T.ok(vim.fn.bufwinid(answer.bufnr) ~= -1, "the answer is not shown")
   end)
+
+  T.test(":NexusCommitMessage keeps git's comments and says when no server runs", function()
+    vim.cmd("enew")
+    vim.bo.filetype = "gitcommit"
+    vim.api.nvim_buf_set_lines(0, 0, -1, false, { "", "# Please enter the commit message", "# On branch main" })
+    local done = {}
+    local req = require("nexus.commit").write(function(message, err) done = { message = message, err = err } end)
+    T.eq(req, nil)
+    T.contains(done.err, "not running")
+    T.eq(require("nexus.commit").lines("Fix the parser\n\nIt split on spaces.\n"),
+      { "Fix the parser", "", "It split on spaces." })
+    T.eq(vim.api.nvim_buf_get_lines(0, 1, 3, false), { "# Please enter the commit message", "# On branch main" })
+    T.ok(vim.fn.exists(":NexusCommitMessage") == 2, "command missing")
+  end)
 end

@@ -47,6 +47,11 @@ function M.reindex()
   return require("nexus.index").reindex()
 end
 
+--- Writes a commit message for the staged changes (into a `gitcommit` buffer, or a new one).
+function M.commit_message()
+  return require("nexus.commit").write()
+end
+
 --- Opens nexus.nvim's log file.
 function M.open_log()
   vim.cmd.split(vim.fn.fnameescape(require("nexus.log").path()))

@@ -27,7 +27,14 @@ export const Methods = {
   status: "nexus/status",
   chat: "nexus/chat",
   run: "nexus/run",
+  commitMessage: "nexus/ai.commit_message",
 } as const;
+
+/** `nexus/ai.commit_message`: streamed `{kind: "ai:delta", data: {text}}` partials, then this. */
+export interface CommitMessageResult {
+  message: string;
+  files: string[];
+}
 
 /** Commands the server runs through `workspace/executeCommand` (code actions). */
 export const ServerCommands = {
