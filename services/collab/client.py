@@ -79,9 +79,18 @@ class CollabClient:
     def source(self) -> str:
         return str(self.text)
 
-    async def connect(self, *, timeout: float = 10.0) -> CollabClient:
-        """Connect and wait until the first sync is done. Raises ConnectionClosed, OSError, TimeoutError."""
+    async def connect(self, url: str | None = None, *, timeout: float = 10.0) -> CollabClient:
+        """Connect (again, to ``url`` if given) and wait until the first sync is done.
+
+        Raises ConnectionError (refused, closed before the sync), OSError, TimeoutError."""
+        if self._ws is not None:
+            await self._stop_tasks()
+        self.url = url or self.url
         self._ws = await connect(self.url, max_size=None, open_timeout=timeout)
+        # A reconnection: what was sent before is either journaled or will be in the sync reply below.
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+        self.sent = self.acked = 0
         self.synced.clear()
         self.closed.clear()
         self._writer = asyncio.get_running_loop().create_task(self._write())
@@ -99,6 +108,9 @@ class CollabClient:
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
+        await self._stop_tasks()
+
+    async def _stop_tasks(self) -> None:
         for task in (self._reader, self._writer):
             if task is not None:
                 task.cancel()
@@ -161,9 +173,10 @@ class CollabClient:
 
     async def _write(self) -> None:
         assert self._ws is not None
-        while True:
-            message = await self._outbox.get()
-            await self._ws.send(message)
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                message = await self._outbox.get()
+                await self._ws.send(message)
 
     async def _read(self) -> None:
         assert self._ws is not None

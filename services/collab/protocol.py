@@ -5,8 +5,9 @@ Every message is binary: a varuint message type, then its body. ``SYNC`` (0) car
 payload; ``AWARENESS`` (1) carries a length-prefixed awareness update (entries of client id, clock and
 a JSON state, ``null`` when the client leaves); ``QUERY_AWARENESS`` (3) asks for everyone's state.
 
-``ACK`` (0x4E, Nexus's own) is sent only to clients that ask for it (``?ack=1``): its varuint is how many
-of that connection's updates have been journaled so far. Standard y-websocket clients never see it.
+``ACK`` (0x4E, Nexus's own) is sent only to clients that ask for it (``?ack=1``): its varuint ``n`` says
+the connection's first ``n`` update messages (sync step 2, and everything else sent before them, with
+them) have been journaled. Standard y-websocket clients never see it.
 """
 
 from __future__ import annotations

@@ -226,8 +226,9 @@ class Room:
             raise ProtocolError(f"invalid update ({exc})") from exc
         records.append(body)
         out.append((None, peer, sync_message(UPDATE, body)))
-        member.acked += 1
-        acks.add(peer)
+        if step == UPDATE:  # an ack counts update messages; a sync reply is covered by the next one
+            member.acked += 1
+            acks.add(peer)
 
     def _apply_awareness(self, peer: Peer, member: _Member, entries: list[AwarenessEntry]) -> list[AwarenessEntry]:
         """The entries that stand: a client id already spoken for by another connection is refused (no
