@@ -2,6 +2,7 @@
 
 from . import (
     ai_chat,
+    collab,
     contexts,
     execute,
     files_read,
@@ -14,5 +15,5 @@ from . import (
     status,
 )
 
-__all__ = ["ai_chat", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
+__all__ = ["ai_chat", "collab", "contexts", "execute", "files_read", "graph", "index", "kernel_variables", "processor_chain",
            "processor_run", "search", "status"]

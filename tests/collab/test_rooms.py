@@ -178,3 +178,28 @@ async def test_an_unknown_client_message_closes_only_that_client(start, join) ->
         await b.connect()
         assert b.source == "fine"
         await b.close()
+
+
+async def test_rooms_and_save_over_the_gateway_protocol(start, join, workspace: Path) -> None:
+    """The operations a client sends as JSON: who is where, and save (conflict code, viewer refused)."""
+    from tests.gateway.wsclient import client
+
+    async with start() as gw, join(gw, "src/app.py") as a:
+        a.set_presence({"cursor": {"anchor": 0, "head": 0}})
+        a.insert(0, "# live\n")
+        await a.wait_acked()
+        async with client(gw, "dave") as dave, client(gw, "vera") as vera:
+            await dave.send("collab:rooms", {})
+            listed = await dave.recv()
+            (room,) = listed["data"]["rooms"]
+            assert room["room"] == "src/app.py" and room["clients"] == 1 and room["path"] == "src/app.py"
+            await vera.send("collab:save", {"room": "src/app.py"})
+            assert (await vera.recv())["data"]["code"] == "forbidden"
+            (workspace / "src" / "app.py").write_text("edited on disk\n")
+            await dave.send("collab:save", {"room": "src/app.py"})
+            conflict = await dave.recv()
+            assert conflict["data"]["code"] == "conflict" and "changed on disk" in conflict["data"]["message"]
+            await dave.send("collab:save", {"room": "src/app.py", "force": True})
+            saved = await dave.recv()
+            assert saved["data"]["overwroteChanges"] is True
+            assert (workspace / "src" / "app.py").read_text() == "# live\nprint('héllo')\n"
