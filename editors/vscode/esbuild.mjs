@@ -19,7 +19,7 @@ function tsFiles(dir) {
 if (tests) {
   rmSync("out", { recursive: true, force: true });
   await esbuild.build({
-    entryPoints: [...tsFiles("src/common"), ...tsFiles("test"), ...tsFiles("protocol")],
+    entryPoints: [...tsFiles("src/common"), ...tsFiles("test"), ...tsFiles("protocol"), ...tsFiles("collab-test")],
     outdir: "out",
     outbase: ".",
     platform: "node",
