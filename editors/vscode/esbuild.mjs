@@ -33,7 +33,7 @@ if (tests) {
     entryPoints: ["src/extension.ts"],
     bundle: true,
     outfile: "dist/extension.js",
-    external: ["vscode"],
+    external: ["vscode", "bufferutil", "utf-8-validate"], // ws loads these optional speed-ups only if present
     platform: "node",
     target: "node20",
     format: "cjs",

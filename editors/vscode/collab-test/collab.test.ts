@@ -8,7 +8,7 @@ import { test } from "node:test";
 
 import WebSocket from "ws";
 
-import { CollabSession, SocketLike, TextEdit, diff, login, roomUrl } from "../src/common/collab";
+import { CollabSession, SocketLike, TextEdit, diff, login, request, roomUrl } from "../src/common/collab";
 
 const gateway = process.env.NEXUS_COLLAB_GATEWAY ?? "";
 const developer = process.env.NEXUS_COLLAB_TOKEN ?? "";
@@ -24,7 +24,9 @@ function session(room: string, token = developer): CollabSession {
 
 /** What an editor buffer does with the remote edits: apply them in order to its own text. */
 function applyEdits(text: string, edits: readonly TextEdit[]): string {
-  for (const e of edits) text = text.slice(0, e.offset) + e.insert + text.slice(e.offset + e.deleteLength);
+  for (const e of [...edits].sort((x, y) => y.offset - x.offset)) {
+    text = text.slice(0, e.offset) + e.insert + text.slice(e.offset + e.deleteLength);
+  }
   return text;
 }
 
@@ -49,14 +51,26 @@ test("two yjs clients converge, and the remote edits rebuild the other buffer", 
   await a.waitAcked();
   await b.waitFor(() => b.source.includes("return name"));
   a.applyLocal([{ offset: 4, deleteLength: 5, insert: "hello 😀" }]);
-  b.applyLocal([{ offset: 0, deleteLength: 0, insert: "# shared\n" }]);
+  const mine = [{ offset: 0, deleteLength: 0, insert: "# shared\n" }];
+  buffer = applyEdits(buffer, mine); // the editor's own keystrokes are in its buffer already
+  b.applyLocal(mine);
   await a.waitAcked();
   await b.waitAcked();
   await a.waitFor(() => a.source === b.source && a.source.startsWith("# shared"));
   await b.waitFor(() => b.source.includes("hello 😀"));
   assert.equal(a.source, "# shared\ndef hello 😀(name):\n    return name\n");
+  assert.equal(buffer, b.source);
+  a.applyLocal([
+    { offset: 0, deleteLength: 2, insert: "##" },
+    { offset: 9, deleteLength: 3, insert: "async def" },
+  ]);
+  await a.waitAcked();
+  await b.waitFor(() => b.source.includes("async def"));
+  assert.equal(buffer, b.source, "the remote edits, applied as an editor applies them, rebuild the text");
   b.onRemote = undefined;
-  assert.equal(applyEdits(buffer, diff(buffer, b.source)), b.source);
+  assert.equal(applyEdits("", diff("", b.source)), b.source);
+  const saved = await request(gateway, developer, "collab:save", { room: `converge-${run}` }, factory).catch((e: Error) => e);
+  assert.match(String(saved), /not bound to a workspace file/);
   a.dispose();
   b.dispose();
 });

@@ -32,7 +32,8 @@ export interface SocketLike {
 
 export type SocketFactory = (url: string) => SocketLike;
 
-/** One edit in offsets of the text before it. */
+/** One edit; a batch of them (onRemote, applyLocal) is in offsets of the text before the whole batch,
+ * non-overlapping, the way VS Code reports `contentChanges` and applies a `WorkspaceEdit`. */
 export interface TextEdit {
   offset: number;
   deleteLength: number;
@@ -80,7 +81,7 @@ export class CollabSession {
   acked = 0;
   closeCode: number | undefined;
   closeReason = "";
-  /** Remote edits, in offsets of the text before each (apply them in order). */
+  /** Remote edits, in offsets of the text before them (apply them all at once, or from the last back). */
   onRemote: ((edits: TextEdit[]) => void) | undefined;
   onPresence: (() => void) | undefined;
   onClose: ((code: number, reason: string) => void) | undefined;
@@ -104,13 +105,18 @@ export class CollabSession {
     this.text.observe((event) => {
       if (event.transaction.origin !== this.remote || !this.onRemote) return;
       const edits: TextEdit[] = [];
-      let offset = 0;
+      let offset = 0; // in the text before the change: retained and deleted text advance it, inserts do not
       for (const op of event.delta) {
         if (op.retain !== undefined) offset += op.retain;
-        else if (op.delete !== undefined) edits.push({ offset, deleteLength: op.delete, insert: "" });
-        else if (typeof op.insert === "string") {
-          edits.push({ offset, deleteLength: 0, insert: op.insert });
-          offset += op.insert.length;
+        else if (op.delete !== undefined) {
+          const last = edits[edits.length - 1];
+          if (last && last.offset + last.deleteLength === offset) last.deleteLength += op.delete;
+          else edits.push({ offset, deleteLength: op.delete, insert: "" });
+          offset += op.delete;
+        } else if (typeof op.insert === "string") {
+          const last = edits[edits.length - 1];
+          if (last && last.offset + last.deleteLength === offset) last.insert += op.insert;
+          else edits.push({ offset, deleteLength: 0, insert: op.insert });
         }
       }
       this.onRemote(edits);
@@ -308,6 +314,35 @@ export function login(gateway: string, username: string, password: string, facto
     socket.onclose = (ev) => {
       clearTimeout(timer);
       reject(new Error(`could not log in to ${gateway} (${ev.code} ${String(ev.reason ?? "")})`));
+    };
+  });
+}
+
+/** One request of the gateway's JSON protocol (`collab:save`, `collab:rooms`) with a token. */
+export function request(gateway: string, token: string, type: string, payload: object, factory: SocketFactory,
+                        timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const match = /^(wss?):\/\/([^/]+)/.exec(gateway.trim());
+  if (!match) return Promise.reject(new Error(`not a gateway address: ${gateway} (expected ws://host:port)`));
+  return new Promise((resolve, reject) => {
+    const socket = factory(`${match[1]}://${match[2]}/ws/gateway?token=${encodeURIComponent(token)}`);
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`the gateway did not answer ${type}`));
+    }, timeoutMs);
+    socket.onopen = () => {
+      (socket as unknown as { send(data: string): void }).send(JSON.stringify({ type, id: 1, payload }));
+    };
+    socket.onmessage = (ev) => {
+      clearTimeout(timer);
+      socket.close(1000, "done");
+      const reply = JSON.parse(String(ev.data)) as { type: string; data?: Record<string, unknown> };
+      if (reply.type === "error") reject(new Error(String(reply.data?.message ?? `${type} failed`)));
+      else resolve(reply.data ?? {});
+    };
+    socket.onerror = () => undefined;
+    socket.onclose = (ev) => {
+      clearTimeout(timer);
+      reject(new Error(`${type}: the gateway closed the connection (${ev.code} ${String(ev.reason ?? "")})`));
     };
   });
 }
