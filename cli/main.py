@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "users": "nexus.cli.users:users",
     "dap": "nexus.cli.dap:dap",
     "api": "nexus.cli.api:api",
+    "collab": "nexus.cli.collab:collab",
 }
 
 
