@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from nexus.services.collab.client import CollabClient
+from tests.editors.conftest import server_command
 from tests.editors.test_neovim import run_spec
 
 from .process import GatewayProcess
@@ -44,7 +45,7 @@ class Peer(threading.Thread):
             client.set_presence({"cursor": {"anchor": {"tname": "source", **anchor},
                                             "head": {"tname": "source", **anchor}}})
             await client.wait_for(lambda c: "# burst 20" in c.source, timeout=60)
-            client.insert(len(client.source), "\n# peer saw the burst")
+            client.insert(len(client.source), "\n# peer saw the burst\ndef collaborator_helper():\n    return 1\n")
             await client.wait_acked()
             while not self.stop.is_set():
                 await asyncio.sleep(0.05)
@@ -60,16 +61,17 @@ def test_neovim_shares_joins_and_saves(tmp_path: Path) -> None:
     peer.start()
     try:
         env = {**gateway.env, "NEXUS_COLLAB_GATEWAY": gateway.url, "NEXUS_COLLAB_TOKEN": gateway.token(),
+               "NEXUS_TEST_SERVER_CMD": json.dumps(server_command()),
                "NEXUS_TEST_HELPER_CMD": json.dumps([sys.executable, "-m", "nexus.cli", "collab", "helper"])}
         records = run_spec("collab_spec", tmp_path / "nvim-home", gateway.root, env=env, timeout=200)
         failed = [r for r in records if r["outcome"] != "passed"]
-        assert not failed and len(records) == 6, json.dumps(failed or records, indent=1)[-6000:]
+        assert not failed and len(records) == 7, json.dumps(failed or records, indent=1)[-6000:]
     finally:
         peer.stop.set()
         peer.join(30)
         gateway.stop()
     assert peer.error is None, peer.error
     assert "from_python = 3" in peer.final and "# burst 1\n" in peer.final
-    assert peer.final.startswith("# burst 20\n") and peer.final.endswith("\n# peer saw the burst")
+    assert peer.final.startswith("# burst 20\n") and "\n# peer saw the burst\n" in peer.final
     # The file's final newline survived sharing: the buffer models it with 'eol'.
     assert "x = 1\nfrom_nvim = 'é😀'\n" in peer.final

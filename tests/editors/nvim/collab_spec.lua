@@ -4,7 +4,8 @@
 return function(T)
   local root = vim.fn.getcwd()
   local cmd = vim.json.decode(os.getenv("NEXUS_TEST_HELPER_CMD"))
-  require("nexus").setup({ collab = { gateway = os.getenv("NEXUS_COLLAB_GATEWAY"), cmd = cmd } })
+  require("nexus").setup({ server = { cmd = vim.json.decode(os.getenv("NEXUS_TEST_SERVER_CMD")) },
+    collab = { gateway = os.getenv("NEXUS_COLLAB_GATEWAY"), cmd = cmd } })
   local collab = require("nexus.collab")
   local notes = {}
   local notify = vim.notify
@@ -51,6 +52,26 @@ return function(T)
     for i = 1, 20 do
       T.contains(T.buffer_text(shared), "# burst " .. i .. "\n")
     end
+  end)
+
+  T.test("the language server completes a function a collaborator just wrote", function()
+    T.wait(20000, function() return T.buffer_text(shared):find("def collaborator_helper", 1, true) end, "the peer's function")
+    T.wait(60000, function() return #vim.lsp.get_clients({ name = "nexus", bufnr = shared }) > 0 end, "the nexus client")
+    vim.api.nvim_buf_set_lines(shared, -1, -1, false, { "collaborator_h" })
+    local last = vim.api.nvim_buf_line_count(shared)
+    local labels = T.wait(60000, function()
+      local client = vim.lsp.get_clients({ name = "nexus", bufnr = shared })[1]
+      local params = { textDocument = { uri = vim.uri_from_bufnr(shared) }, position = { line = last - 1, character = 14 } }
+      local reply = client:request_sync("textDocument/completion", params, 30000, shared)
+      local items = reply and reply.result and (reply.result.items or reply.result) or {}
+      local found = {}
+      for _, item in ipairs(items) do
+        found[#found + 1] = item.label
+      end
+      return vim.tbl_contains(found, "collaborator_helper") and found
+    end, "collaborator_helper among the completions")
+    T.ok(vim.tbl_contains(labels, "collaborator_helper"))
+    vim.api.nvim_buf_set_lines(shared, last - 1, last, false, {})
   end)
 
   T.test("NexusSessionSave writes the file; a disk change is refused until !", function()
