@@ -40,9 +40,9 @@ import pycrdt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nexus.gateway import Role, TokenIssuer, UserStore, load_secret  # noqa: E402
-from nexus.services.collab import Journal  # noqa: E402
-from nexus.services.collab.client import CollabClient, room_url  # noqa: E402
+from nexus.cli.collab_client import CollabClient, room_url
+from nexus.gateway import Role, TokenIssuer, UserStore, load_secret
+from nexus.services.collab import Journal
 
 
 def reference_server(port_file: str) -> None:

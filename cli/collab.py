@@ -16,7 +16,7 @@ def collab() -> None:
 @collab.command()
 def helper() -> None:
     """Serve one editor's live session as JSON lines on stdin/stdout (the Neovim plugin runs this)."""
-    from nexus.services.collab.helper import serve
+    from nexus.cli.collab_helper import serve
 
     asyncio.run(serve())
 
@@ -27,7 +27,7 @@ def helper() -> None:
 @click.password_option(confirmation_prompt=False, help="The user's password (asked when missing).")
 def token(gateway: str, user: str, password: str) -> None:
     """Print a gateway token for live-session clients (NEXUS_COLLAB_TOKEN, y-websocket ?token=)."""
-    from nexus.services.collab.helper import login
+    from nexus.cli.collab_helper import login
 
     try:
         click.echo(asyncio.run(login(gateway, user, password)))
@@ -42,7 +42,7 @@ def token(gateway: str, user: str, password: str) -> None:
 @click.option("--force", is_flag=True, help="Overwrite the file even if it changed on disk.")
 def save(room: str, gateway: str, token_: str, force: bool) -> None:
     """Write ROOM's shared text to its workspace file (refused when the disk copy changed, unless --force)."""
-    from nexus.services.collab.helper import request
+    from nexus.cli.collab_helper import request
 
     try:
         click.echo(json.dumps(asyncio.run(request(gateway, token_, "collab:save", {"room": room, "force": force}))))

@@ -1,6 +1,7 @@
 """Live collaboration: rooms of Yjs documents (pycrdt) synced over the y-websocket protocol, journaled
 in LMDB before anyone is told about an update. Transport-free: the gateway's WebSocket adapter
-(``nexus.gateway.collab``) feeds it messages through :class:`Peer`."""
+(``nexus.gateway.collab``) feeds it messages through :class:`Peer`; clients live with the CLI
+(``nexus.cli.collab_client``)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from nexus.cli.collab_client import CollabClient, room_url
 from nexus.gateway import Gateway
-from nexus.services.collab.client import CollabClient, room_url
 from tests.gateway.conftest import isolated_config, settings, start, users_template, workspace
 from tests.gateway.wsclient import token_for
 

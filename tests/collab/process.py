@@ -10,8 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from nexus.cli.collab_client import room_url
 from nexus.gateway import Role, TokenIssuer, UserStore, load_secret
-from nexus.services.collab.client import room_url
 
 
 class GatewayProcess:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nexus.services.collab.client import CollabClient
+from nexus.cli.collab_client import CollabClient
 
 from .process import GatewayProcess
 

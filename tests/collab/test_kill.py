@@ -11,7 +11,7 @@ import pycrdt
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from nexus.services.collab.client import CollabClient
+from nexus.cli.collab_client import CollabClient
 
 from .process import GatewayProcess
 

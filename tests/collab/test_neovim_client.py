@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nexus.services.collab.client import CollabClient
+from nexus.cli.collab_client import CollabClient
 from tests.editors.conftest import server_command
 from tests.editors.test_neovim import run_spec
 

@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from nexus.cli.collab_client import CollabClient
 from nexus.services.collab import SaveConflict
-from nexus.services.collab.client import CollabClient
 
 from .conftest import url_for
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from nexus.cli.collab_client import CollabClient
 from nexus.gateway import Role, TokenIssuer, load_secret
-from nexus.services.collab.client import CollabClient
 from tests.editors.conftest import VSCODE_DIR, node_modules, run
 
 from .process import GatewayProcess

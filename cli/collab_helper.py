@@ -33,8 +33,9 @@ from typing import Any
 
 import pycrdt
 
-from .client import CollabClient
-from .room import TEXT
+from nexus.services.collab.room import TEXT
+
+from .collab_client import CollabClient
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class Helper:
         return None
 
     async def _join(self, gateway: str, token: str, room: str, text: str, share: bool, tick: int) -> dict[str, Any]:
-        from .client import room_url
+        from .collab_client import room_url
 
         self.gateway, self.token, self.room = gateway, token, room
         client = CollabClient(room_url(gateway, room, token))

@@ -1,5 +1,5 @@
-"""A y-websocket client on pycrdt, for Nexus's own tools: the Neovim helper, the language server's
-room follower, the tests and the benchmark.
+"""A y-websocket client on pycrdt for Nexus's own tools (the Neovim helper, the tests, the benchmark),
+with the CLI because it is a client of the gateway: ``nexus.services`` never touches a socket.
 
 It asks the gateway for acknowledgements (``?ack=1``): :attr:`CollabClient.acked` counts this
 connection's updates the server has journaled, so a caller can wait until an edit is durable
@@ -21,7 +21,7 @@ import pycrdt
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .protocol import (
+from nexus.services.collab.protocol import (
     ACK,
     AWARENESS,
     STEP1,
@@ -35,7 +35,7 @@ from .protocol import (
     parse_awareness,
     sync_message,
 )
-from .room import TEXT
+from nexus.services.collab.room import TEXT
 
 log = logging.getLogger(__name__)
 
