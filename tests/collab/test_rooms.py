@@ -203,3 +203,21 @@ async def test_rooms_and_save_over_the_gateway_protocol(start, join, workspace: 
             saved = await dave.recv()
             assert saved["data"]["overwroteChanges"] is True
             assert (workspace / "src" / "app.py").read_text() == "# live\nprint('héllo')\n"
+
+
+async def test_an_empty_room_is_unloaded_compacted_and_reopened(start, join) -> None:
+    async with start() as gw:
+        rooms = gw.collab.rooms  # type: ignore[union-attr]
+        rooms.settings = dataclasses.replace(rooms.settings, unload_after=0.05)
+        async with join(gw, "idle") as a:
+            a.insert(0, "kept")
+            await a.wait_acked()
+        for _ in range(200):
+            if "idle" not in rooms.open_rooms:
+                break
+            await asyncio.sleep(0.02)
+        assert "idle" not in rooms.open_rooms
+        stored = rooms.journal.load("idle")
+        assert stored.snapshot is not None and stored.updates == ()
+        async with join(gw, "idle") as b:
+            assert b.source == "kept"
