@@ -150,6 +150,9 @@ class Room:
                 except ProtocolError as exc:
                     log.info("room %s: closing %s's connection: %s", self.name, peer.user, exc)
                     peer.close(CLOSE_INVALID, f"malformed message: {exc}"[:120])
+                except Exception:  # a bug: that client goes, the room and everyone else stay
+                    log.exception("room %s: failed on a message from %s", self.name, peer.user)
+                    peer.close(CLOSE_ERROR, "internal error; reconnect to resync")
             if records:
                 try:
                     await asyncio.to_thread(self.journal.append, self.name, self.next_seq, records)

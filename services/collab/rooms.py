@@ -84,6 +84,7 @@ class Rooms:
         self._rooms: dict[str, Room] = {}
         self._opening: dict[str, asyncio.Lock] = {}
         self._unloads: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     @property
@@ -162,8 +163,12 @@ class Rooms:
             return
         if room.name not in self._unloads:
             loop = asyncio.get_running_loop()
-            self._unloads[room.name] = loop.call_later(self.settings.unload_after,
-                                                       lambda: loop.create_task(self._unload(room)))
+            self._unloads[room.name] = loop.call_later(self.settings.unload_after, self._start_unload, room)
+
+    def _start_unload(self, room: Room) -> None:
+        task = asyncio.get_running_loop().create_task(self._unload(room))
+        self._tasks.add(task)  # held until done: the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
 
     async def _unload(self, room: Room) -> None:
         self._unloads.pop(room.name, None)
