@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "acp": "nexus.cli.acp:acp",
     "commit-message": "nexus.cli.git:commit_message",
     "review": "nexus.cli.git:review",
+    "collab": "nexus.cli.collab:collab",
 }
 
 

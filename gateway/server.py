@@ -3,6 +3,7 @@
     ws://HOST:PORT/ws/gateway?token=JWT   (or ``Authorization: Bearer JWT``; no token: auth:login only)
     GET /health    JSON status (503 while shutting down); public
     GET /metrics   Prometheus text format; an admin's token unless ``metrics_public``
+    ws://HOST:PORT/ws/collab/<room>?token=JWT   live sessions (y-websocket; :mod:`.collab`)
 
 The handshake hook (``process_request``) serves the two HTTP paths and checks the token, so a forged,
 expired or ``alg: none`` token is refused with HTTP 401 before a WebSocket exists. Who the client is
@@ -40,6 +41,8 @@ from nexus.engine.errors import ConfigError, NexusError
 
 from .auth import TokenError, TokenIssuer, load_secret
 from .clientaddr import ClientAddress, address_key
+from .collab import PREFIX as COLLAB_PREFIX
+from .collab import CollabEndpoint, room_from_path, wants_ack
 from .connections import CLOSE_POLICY, ConnectionLimits, Refusal
 from .handlers import Services, build_registry
 from .kernels import KernelsHandle
@@ -84,8 +87,11 @@ class WebSocketTransport:
 class Gateway:
     def __init__(self, settings: GatewaySettings, *, registry: Registry, users: UserStore, tokens: TokenIssuer,
                  metrics: GatewayMetrics | None = None, limiter: RateLimiter | None = None,
-                 services: Services | None = None) -> None:
+                 services: Services | None = None, collab: CollabEndpoint | None = None) -> None:
         _validate(settings)
+        self.collab = collab
+        self._collab_requests: weakref.WeakKeyDictionary[ServerConnection, tuple[str, bool]] = (
+            weakref.WeakKeyDictionary())
         self.settings = settings
         self.services = services
         self.users = users
@@ -147,9 +153,11 @@ class Gateway:
                             kernels_problem=kernels_problem,
                             login_limiter=build_login_limiter(settings.type_rates().get("auth:login", "off"),
                                                               settings.login_user_limit))
+        collab = _collab(nexus_settings, root)
+        services.backends.collab = collab.rooms if collab is not None else None
         limiter = build_limiter(settings.rate_limit, settings.type_rates())
         return cls(settings, registry=build_registry(services), users=users, tokens=tokens, metrics=metrics,
-                   limiter=limiter, services=services)
+                   limiter=limiter, services=services, collab=collab)
 
     @property
     def port(self) -> int:
@@ -206,8 +214,12 @@ class Gateway:
         if server is None:
             return
         await self.dispatcher.drain(grace)
+        if self.collab is not None:
+            self.collab.close_all()
         server.close(close_connections=True, reason="server shutting down")
         await server.wait_closed()
+        if self.collab is not None:
+            await self.collab.rooms.close()
         for task in (self._sweeper, self._warming):
             if task is not None:
                 task.cancel()
@@ -225,6 +237,10 @@ class Gateway:
 
     async def _handle(self, ws: ServerConnection) -> None:
         identity = self._identities.pop(ws, None)
+        collab = self._collab_requests.pop(ws, None)
+        if collab is not None and identity is not None and self.collab is not None:
+            await self._serve_collab(ws, identity, *collab)
+            return
         peer = self._client(ws)
         key = address_key(peer)
         refusal = (self.connections.open_anonymous(key) if identity is None
@@ -253,6 +269,18 @@ class Gateway:
         finally:
             await session.close()
             self._release(session)
+
+    async def _serve_collab(self, ws: ServerConnection, identity: Identity, room: str, ack: bool) -> None:
+        assert self.collab is not None
+        refusal = self.connections.open_user(identity.user)
+        if refusal is not None:
+            self._refused("user", refusal, self._client(ws))
+            await ws.close(refusal.code, refusal.reason)
+            return
+        try:
+            await self.collab.serve(ws, identity, room, ack=ack)
+        finally:
+            self.connections.release_user(identity.user)
 
     def _client(self, ws: ServerConnection) -> str:
         peer = str(ws.remote_address[0]) if ws.remote_address else ""
@@ -304,6 +332,8 @@ class Gateway:
             refused = None if self.settings.metrics_public else self._metrics_refusal(connection, url.query,
                                                                                        request.headers)
             return refused or _respond(connection, http.HTTPStatus.OK, self.metrics.render(), CONTENT_TYPE)
+        if url.path.startswith(COLLAB_PREFIX):
+            return self._collab_handshake(connection, url.path, url.query, request.headers)
         if url.path != self.settings.path:
             return connection.respond(http.HTTPStatus.NOT_FOUND,
                                       f"no such path; the gateway serves {self.settings.path}, /health, /metrics\n")
@@ -316,6 +346,28 @@ class Gateway:
         if isinstance(checked, Response):
             return checked
         self._identities[connection] = checked
+        return None
+
+    def _collab_handshake(self, connection: ServerConnection, path: str, query: str,
+                          headers: Headers) -> Response | None:
+        """A live-session socket needs a token (there is no login message in y-websocket) and a valid room."""
+        if self.collab is None:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "live collaboration is off in this gateway\n")
+        if self.dispatcher.draining:
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "the gateway is shutting down\n")
+        try:
+            room = room_from_path(path)
+        except NexusError as exc:
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        token = _token_from(query, headers)
+        if token is None:
+            return connection.respond(http.HTTPStatus.UNAUTHORIZED, "a live session needs a token: connect to "
+                                      f"{COLLAB_PREFIX}<room>?token=<token from auth:login>\n")
+        checked = self._check_token(connection, token)
+        if isinstance(checked, Response):
+            return checked
+        self._identities[connection] = checked
+        self._collab_requests[connection] = (room, wants_ack(query))
         return None
 
     def _check_token(self, connection: ServerConnection, token: str) -> Identity | Response:
@@ -381,6 +433,20 @@ def _kernels(settings: Settings, root: Path) -> tuple[KernelsHandle | None, str 
     if typed.workspace is None:
         typed = dataclasses.replace(typed, workspace=root)
     return KernelsHandle(typed), None
+
+
+def _collab(settings: Settings, root: Path) -> CollabEndpoint | None:
+    """The live-session endpoint over the journal next to the index; None (logged) when it cannot open."""
+    from nexus.services.collab import CollabSettings, Journal, JournalError, Rooms
+    from nexus.services.collab.rooms import journal_dir_for
+
+    try:
+        collab_settings = settings.section("collab", CollabSettings)
+        journal = Journal(journal_dir_for(root, settings))
+    except (ConfigError, JournalError) as exc:
+        log.error("live collaboration is off in the gateway: %s", exc)
+        return None
+    return CollabEndpoint(Rooms(journal, root, collab_settings))
 
 
 def _token_from(query: str, headers: Headers) -> str | None:

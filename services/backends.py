@@ -47,6 +47,7 @@ class Backends:
     kernels_problem: str | None = None
     variables: VariablesReader | None = None
     on_usage: UsageObserver | None = None
+    collab: Any = None  # the live-session ``Rooms`` (nexus.services.collab) where a face hosts them
     _assistant: Assistant | None = None
 
     @classmethod

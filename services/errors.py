@@ -39,6 +39,7 @@ class ErrorCode(enum.StrEnum):
     DUPLICATE_ID = "duplicate_id"        # an in-flight request already has this id
     UNAVAILABLE = "unavailable"          # the feature is not in this build or not configured
     NOT_FOUND = "not_found"
+    CONFLICT = "conflict"                # collab:save: the file changed on disk since the session loaded it
     INVALID_PATH = "invalid_path"        # outside the workspace, binary, too large, not a file
     CANCELLED = "cancelled"              # by `cancel`, or by shutdown
     SHUTTING_DOWN = "shutting_down"

@@ -19,7 +19,7 @@ function tsFiles(dir) {
 if (tests) {
   rmSync("out", { recursive: true, force: true });
   await esbuild.build({
-    entryPoints: [...tsFiles("src/common"), ...tsFiles("test"), ...tsFiles("protocol")],
+    entryPoints: [...tsFiles("src/common"), ...tsFiles("test"), ...tsFiles("protocol"), ...tsFiles("collab-test")],
     outdir: "out",
     outbase: ".",
     platform: "node",
@@ -33,7 +33,7 @@ if (tests) {
     entryPoints: ["src/extension.ts"],
     bundle: true,
     outfile: "dist/extension.js",
-    external: ["vscode"],
+    external: ["vscode", "bufferutil", "utf-8-validate"], // ws loads these optional speed-ups only if present
     platform: "node",
     target: "node20",
     format: "cjs",

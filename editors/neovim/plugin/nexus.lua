@@ -18,6 +18,10 @@ cmd("NexusIndex", function() require("nexus").reindex() end, { desc = "Update th
 cmd("NexusStatus", function() require("nexus.index").status() end, { desc = "Show the Nexus index state" })
 cmd("NexusLog", function() require("nexus").open_log() end, { desc = "Open the nexus.nvim log" })
 cmd("NexusCommitMessage", function() require("nexus").commit_message() end, { desc = "Write a commit message for the staged changes" })
+cmd("NexusShare", function() require("nexus.collab").share() end, { desc = "Share this file in a live session" })
+cmd("NexusJoin", function(a) require("nexus.collab").join(a.args) end, { nargs = 1, desc = "Join a live session (room)" })
+cmd("NexusSessionSave", function(a) require("nexus.collab").save(a.bang) end, { bang = true, desc = "Save the shared text to its file" })
+cmd("NexusLeave", function() require("nexus.collab").leave() end, { desc = "Leave the live session" })
 
 vim.api.nvim_create_autocmd("LspAttach", {
   group = vim.api.nvim_create_augroup("nexus.attach", { clear = true }),

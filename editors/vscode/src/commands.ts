@@ -2,6 +2,7 @@
 
 import * as vscode from "vscode";
 
+import type { Sessions } from "./collab";
 import { ask, explainSelection, showAnswer } from "./commands/ask";
 import { writeCommitMessage } from "./commands/commitMessage";
 import { rebuildIndex } from "./commands/reindex";
@@ -11,7 +12,7 @@ import { getLog } from "./logging";
 import type { RunOutputs } from "./runOutput";
 import type { ServerController } from "./server";
 
-export function registerCommands(server: ServerController, outputs: RunOutputs): vscode.Disposable[] {
+export function registerCommands(server: ServerController, outputs: RunOutputs, sessions: Sessions): vscode.Disposable[] {
   server.onExplainResult = (result) => void showAnswer(server, "Nexus: Explain", result);
   const runCell = async (uri?: vscode.Uri, at?: vscode.Position): Promise<void> => {
     // From a code lens: the lens's document may not be the active editor yet.
@@ -31,5 +32,9 @@ export function registerCommands(server: ServerController, outputs: RunOutputs):
     vscode.commands.registerCommand("nexus.restartServer", () => server.restart()),
     vscode.commands.registerCommand("nexus.showLogs", () => getLog().show(true)),
     vscode.commands.registerCommand("nexus.commitMessage", () => writeCommitMessage(server)),
+    vscode.commands.registerCommand("nexus.shareSession", () => sessions.share()),
+    vscode.commands.registerCommand("nexus.joinSession", (room?: string) => sessions.join(room)),
+    vscode.commands.registerCommand("nexus.saveSession", () => sessions.save()),
+    vscode.commands.registerCommand("nexus.leaveSession", () => sessions.leave()),
   ];
 }

@@ -8,6 +8,7 @@
 import * as vscode from "vscode";
 
 import { CELL_LANGUAGES, CellLensProvider, trackCellContext } from "./cellLens";
+import { Sessions } from "./collab";
 import { registerCommands } from "./commands";
 import { needsRestart } from "./common/config";
 import { registerDebugger } from "./debugger";
@@ -31,7 +32,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<NexusA
   const server = new ServerController(readSettings(), statusBar);
   running = server;
   const outputs = new RunOutputs();
-  context.subscriptions.push(log, statusBar, server, outputs, ...registerCommands(server, outputs));
+  const sessions = new Sessions(context.secrets);
+  context.subscriptions.push(log, statusBar, server, outputs, sessions, ...registerCommands(server, outputs, sessions));
   context.subscriptions.push(
     vscode.languages.registerCodeLensProvider(
       CELL_LANGUAGES.map((language) => ({ language, scheme: "file" })),

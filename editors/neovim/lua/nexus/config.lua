@@ -26,8 +26,15 @@ local M = {}
 ---@field debounce_ms integer Wait after a keystroke before asking (Neovim 0.11 ghost text).
 ---@field keys { accept: string|false, dismiss: string|false, next: string|false } Insert-mode keys.
 
+---@class nexus.CollabOptions
+---@field gateway string The gateway hosting live sessions, e.g. "ws://127.0.0.1:4000".
+---@field user? string Gateway user name (asked for when a token is needed and none is set).
+---@field token? string A gateway token (`nexus collab token`); default: $NEXUS_COLLAB_TOKEN, else log in.
+---@field cmd? string[] The helper process; nil: the server command with `collab helper` for `lsp`.
+
 ---@class nexus.Options
 ---@field server nexus.ServerOptions
+---@field collab nexus.CollabOptions
 ---@field ai nexus.AiOptions
 ---@field inline nexus.InlineOptions
 ---@field filetypes string[] Filetypes the server attaches to.
@@ -53,6 +60,7 @@ M.defaults = {
   run = { timeout = 60, height = 12 },
   search = { output = "quickfix", limit = 50 },
   log = { level = "info" },
+  collab = { gateway = "ws://127.0.0.1:4000", user = nil, token = nil, cmd = nil },
 }
 
 ---@type nexus.Options
@@ -135,6 +143,10 @@ local checks = {
   ["search.output"] = { one_of("quickfix", "select") },
   ["search.limit"] = { int_between(1, 1000) },
   ["log.level"] = { one_of("debug", "info", "warn", "error") },
+  ["collab.gateway"] = { function(v) return type(v) == "string" and v:match("^wss?://[^/%s]+") ~= nil end, "a ws:// or wss:// address" },
+  ["collab.user"] = { optional(function(v) return type(v) == "string" and v ~= "" end, "a user name") },
+  ["collab.token"] = { optional(function(v) return type(v) == "string" and v ~= "" end, "a token") },
+  ["collab.cmd"] = { optional(is_list_of_strings, "a list of strings") },
 }
 
 local function get_path(tbl, dotted)
@@ -236,6 +248,28 @@ function M.server_cmd(options)
   end
   vim.list_extend(cmd, s.extra_args)
   return cmd, source
+end
+
+--- The live-session helper (`nexus collab helper`): `collab.cmd`, else the server command with
+--- `collab helper` in place of `lsp`.
+---@param options? nexus.Options
+---@return string[]
+function M.collab_cmd(options)
+  options = options or current
+  if options.collab.cmd and #options.collab.cmd > 0 then
+    return vim.deepcopy(options.collab.cmd)
+  end
+  local saved = options.server.extra_args
+  options.server.extra_args = {}
+  local cmd = M.server_cmd(options)
+  options.server.extra_args = saved
+  if cmd[#cmd] == "lsp" then
+    cmd[#cmd] = "collab"
+  else
+    table.insert(cmd, "collab")
+  end
+  table.insert(cmd, "helper")
+  return cmd
 end
 
 --- Environment additions for the server: the AI roles as the engine's `NEXUS_PROVIDERS_<ROLE>`

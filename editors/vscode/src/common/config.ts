@@ -32,6 +32,7 @@ export interface NexusSettings {
   run: { output: RunOutput; timeout: number };
   search: { limit: number };
   trace: { server: Trace };
+  collab: { gateway: string; user: string };
 }
 
 export const DEFAULTS: NexusSettings = {
@@ -42,6 +43,7 @@ export const DEFAULTS: NexusSettings = {
   run: { output: "outputChannel", timeout: 60 },
   search: { limit: 50 },
   trace: { server: "off" },
+  collab: { gateway: "ws://127.0.0.1:4000", user: "" },
 };
 
 /** Reads one dotted key below `nexus.` (e.g. "server.command"); undefined when unset. */
@@ -142,6 +144,10 @@ export function parseSettings(read: SettingReader): ParsedSettings {
     },
     search: { limit: num("search.limit", d.search.limit, 1, 1000) },
     trace: { server: oneOf("trace.server", d.trace.server, ["off", "messages", "verbose"] as const) },
+    collab: {
+      gateway: str("collab.gateway", d.collab.gateway, /^wss?:\/\/[^/\s]+/, "a ws:// or wss:// address"),
+      user: str("collab.user", d.collab.user),
+    },
   };
   return { settings, problems };
 }
