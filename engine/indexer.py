@@ -44,7 +44,7 @@ COMMIT_EVERY = 20.0  # seconds between Tantivy checkpoints during a long run
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: str  # "scanning", "indexing", "committing", "done"
+    phase: str  # "scanning", "indexing", "committing", "graph", "done"
     files_done: int
     files_total: int
     bytes_done: int
@@ -70,6 +70,8 @@ class IndexSummary:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
     rebuilt: str = ""
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: scan, parse, commit, graph
+    graph: dict[str, int] = field(default_factory=dict)  # files added to / removed from the code graph
 
     @property
     def files(self) -> int:
@@ -83,7 +85,8 @@ class IndexSummary:
             "removed": self.removed, "repaired": self.repaired,
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "notes": [{"path": s.path, "note": s.reason} for s in self.notes],
-            "rebuilt": self.rebuilt,
+            "rebuilt": self.rebuilt, "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "graph": dict(self.graph),
         }
 
 
@@ -154,10 +157,18 @@ class Indexer:
                 if path not in seen:
                     batch.forget_skipped(path)
         self._flush_deletes()
+        clock = time.perf_counter()
+        summary.phases["scan"] = clock - started
 
         self._parse_all(todo, summary)
+        summary.phases["parse"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         self.progress(Progress("committing", len(todo), len(todo), 0, 0))
         self._commit()
+        summary.phases["commit"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        self._sync_graph(summary)
+        summary.phases["graph"] = time.perf_counter() - clock
         self._totals(summary)
         summary.seconds = time.perf_counter() - started
         with self.store.write() as batch:
@@ -249,6 +260,17 @@ class Indexer:
                 batch.promote(sorted(self._uncommitted))
             self._uncommitted = set()
         self._last_commit = time.monotonic()
+
+    def _sync_graph(self, summary: IndexSummary) -> None:
+        """Bring the code graph's facts along with what was just committed (read from the records the
+        workers made, no re-parse); the file edges that only ranking reads are left for its first use."""
+        from .graph.store import GraphStore
+
+        def report(phase: str, done: int, total: int) -> None:
+            self.progress(Progress("graph", done, total, 0, 0))
+
+        synced = GraphStore.for_workspace(self.ws).sync(self.ws, report, edges=False)
+        summary.graph = {"added": synced.added, "removed": synced.removed}
 
     # -- repair ----------------------------------------------------------------------------------
 
