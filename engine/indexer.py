@@ -105,7 +105,6 @@ class Indexer:
 
     def run(self) -> IndexSummary:
         started = time.perf_counter()
-        self.search.writer(bulk=True)
         with self.store.write() as batch:  # cleared at the end: if still set with no writer, we were cut short
             batch.put_meta("run", {"state": "running", "pid": os.getpid(), "startedAt": time.time()})
         summary = IndexSummary(str(self.ws.root), rebuilt=self.ws.rebuilt_reason)
@@ -144,6 +143,8 @@ class Indexer:
                              candidate.mtime_ns, state.content_hash if state else ""))
             next_id += 1
         gone = [path for path in states if path not in seen]
+        if todo or gone:
+            self.search.writer(bulk=True)  # not for a run with nothing to do: it starts threads
         with self.store.write() as batch:
             for reject in rejected:
                 summary.skipped.append(Skipped(reject.path, reject.reason))
@@ -284,6 +285,7 @@ class Indexer:
             if not staged:
                 return 0
             log.info("committing %d file(s) left staged by an interrupted run", len(staged))
+            self.search.writer(bulk=True)
             for entry in staged.values():
                 for file_id in entry.retire:
                     self.search.delete_file(file_id)
