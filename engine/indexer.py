@@ -243,6 +243,7 @@ class Indexer:
             self.search.add(version.docs)
         if time.monotonic() - self._last_commit > COMMIT_EVERY:
             self._commit()
+            self._sync_graph(summary)  # a long run's graph keeps up, and resumes with it
 
     def _flush_deletes(self) -> None:
         for file_id in self._replaced:
@@ -271,7 +272,8 @@ class Indexer:
             self.progress(Progress("graph", done, total, 0, 0))
 
         synced = GraphStore.for_workspace(self.ws).sync(self.ws, report, edges=False)
-        summary.graph = {"added": synced.added, "removed": synced.removed}
+        summary.graph = {"added": summary.graph.get("added", 0) + synced.added,
+                         "removed": summary.graph.get("removed", 0) + synced.removed}
 
     # -- repair ----------------------------------------------------------------------------------
 

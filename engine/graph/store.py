@@ -269,8 +269,10 @@ class GraphStore:
                 known = {_kpath(k): unpack(v) for k, v in txn.cursor()}
             gone = [p for p, fid in known.items() if live.get(p, (None,))[0] != fid]
             new = [p for p, (fid, _lang) in live.items() if known.get(p) != fid]
-            # An empty graph: every file's edges are computed anyway, so no one's users are looked up.
-            cold = not known
+            # No edges computed yet (a first index, checkpoint after checkpoint): every file is marked for
+            # them when added, so no one's users or importers need looking up.
+            with self.env.begin(db=self.db["edges"]) as txn:
+                cold = not txn.stat(self.db["edges"])["entries"]
             total = len(gone) + len(new)
             done = 0
             for batch_gone, batch_new in _batched(gone, new, SYNC_BATCH):
