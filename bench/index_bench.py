@@ -100,25 +100,27 @@ def run_sampled(command: list[str], env: dict[str, str]) -> dict[str, float]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     parent = psutil.Process(process.pid)
     cpu: dict[int, float] = {}
-    peak_main = peak_total = 0
+    peak_main = peak_total = peak_anon = 0
     while process.poll() is None:
         try:
             tree = [parent, *parent.children(recursive=True)]
-            main_rss, total = parent.memory_info().rss, 0
+            main_rss, total, anon = parent.memory_info().rss, 0, 0
             for proc in tree:
-                total += proc.memory_info().rss
+                memory = proc.memory_info()
+                total += memory.rss
+                anon += memory.rss - memory.shared  # without mapped file pages (LMDB reads them via mmap)
                 times = proc.cpu_times()
                 cpu[proc.pid] = times.user + times.system
         except psutil.Error:
             continue
-        peak_main, peak_total = max(peak_main, main_rss), max(peak_total, total)
+        peak_main, peak_total, peak_anon = max(peak_main, main_rss), max(peak_total, total), max(peak_anon, anon)
         time.sleep(0.05)
     out, _ = process.communicate()
     wall = time.perf_counter() - started
     if process.returncode:
         raise SystemExit(f"{command} failed with {process.returncode}")
     return {"seconds": wall, "cpu_seconds": sum(cpu.values()), "rss_main_mb": peak_main / 2**20,
-            "rss_total_mb": peak_total / 2**20, "out": out}  # type: ignore[dict-item]
+            "rss_total_mb": peak_total / 2**20, "rss_anon_mb": peak_anon / 2**20, "out": out}  # type: ignore[dict-item]
 
 
 def cold_command(root: Path, cache: Path) -> dict[str, Any]:
@@ -152,7 +154,8 @@ def scale_runs(root: Path, sizes: list[int]) -> list[dict[str, Any]]:
                         "s_per_1000_files": round(found["seconds"] / files * 1000, 2),
                         "cpu_s_per_1000_files": round(found["cpu_seconds"] / files * 1000, 2),
                         "peak_rss_mb": {"indexer": round(found["rss_main_mb"]),
-                                        "indexer_and_workers": round(found["rss_total_mb"])},
+                                        "indexer_and_workers": round(found["rss_total_mb"]),
+                                        "anonymous": round(found["rss_anon_mb"])},
                         "index_mb": round(_size(cache) / 1e6), "phases": found["phases"]})
         finally:
             shutil.rmtree(big, ignore_errors=True)
@@ -209,7 +212,8 @@ def main() -> None:
         cold = cold_runs[-1]
         results.update(symbols=cold["symbols"], chunks=cold["chunks"], reference_definitions=ref_symbols)
         results["f_peak_rss_mb"] = {"indexer": round(max(r["rss_main_mb"] for r in cold_runs)),
-                                    "indexer_and_workers": round(max(r["rss_total_mb"] for r in cold_runs))}
+                                    "indexer_and_workers": round(max(r["rss_total_mb"] for r in cold_runs)),
+                                    "anonymous": round(max(r["rss_anon_mb"] for r in cold_runs))}
 
         ws = Workspace.open(root)
         started = time.perf_counter()
