@@ -1,16 +1,23 @@
 """Index benchmark on the CPython standard library of the running interpreter.
 
-    python bench/index_bench.py [--root PATH] [--queries 500] [--rounds 3] [--json]
+    python bench/index_bench.py [--root PATH] [--queries 500] [--rounds 3] [--scale 5,10] [--json]
 
-What each timer covers, all in one run on the same files and the same number of processes:
+What each timer covers, all in one run on the same files and the same number of processes. Wall
+times next to CPU times (the process and every worker it starts, sampled): on a shared machine the
+wall time of either side stretches with the load, CPU time much less.
   (a) reference: read + tree-sitter parse + definitions query only (no storage, no search index)
-  (b) cold `Workspace.index()` into an empty cache: walk, parse, extract, LMDB + Tantivy, commit
+  (b) cold `nexus index` as a user runs it (the CLI in a fresh process, code graph included), with
+      the phases it reports (scan, parse + write, commit, graph); rounds alternate with (a)
   (c) re-index with no change: `Workspace.index()` in-process, and `nexus index` as a command
-  (d) one edited file made searchable: `Workspace.update_file()` (the editor path) and an
-      incremental `Workspace.index()` (the CLI path), each until `search_symbols` finds the edit
+  (d) one edited file made searchable and in the code graph: `Workspace.update_file()` (the editor
+      path) and an incremental `Workspace.index()` (the CLI path), each until `search_symbols` finds
+      the edit and the graph has its definition
+  deferred: the graph's file edges and the ranking matrix, built by the first ranking query
   (e) 500 symbol queries and 500 text queries, p50/p99
   (f) peak memory (RSS, sampled: the indexing process, and it plus its worker processes)
   (g) index size on disk (LMDB store, Tantivy, and the code graph `nexus index` also builds)
+  scale: the root copied N times under different folder names (hard links), cold `nexus index`:
+      files/s, peak RSS, index size, and seconds per 1,000 files at each size
 """
 
 from __future__ import annotations
@@ -29,10 +36,12 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import tree_sitter as ts
 
 from nexus.engine import Workspace
+from nexus.engine.graph import CodeGraph, GraphStore
 from nexus.engine.languages import grammar
 from nexus.engine.parsing.extract import spec_for
 from nexus.engine.walker import Candidate, Walker
@@ -55,7 +64,8 @@ def _definitions_query(language: str) -> ts.Query:
     return found
 
 
-def _reference_batch(paths: list[tuple[str, str]]) -> int:
+def _reference_batch(paths: list[tuple[str, str]]) -> tuple[int, float]:
+    cpu = time.process_time()
     count = 0
     parsers: dict[str, ts.Parser] = {}
     for path, language in paths:
@@ -65,56 +75,92 @@ def _reference_batch(paths: list[tuple[str, str]]) -> int:
         tree = parser.parse(data)
         for nodes in ts.QueryCursor(_definitions_query(language)).captures(tree.root_node).values():
             count += len(nodes)
-    return count
+    return count, time.process_time() - cpu
 
 
-def reference(files: list[Candidate], workers: int) -> tuple[float, int]:
+def reference(files: list[Candidate], workers: int) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (the parsing in the workers) and definitions found."""
     work = [(c.absolute, c.language) for c in files if c.language != "notebook"]
     batches = [work[i:i + 64] for i in range(0, len(work), 64)]
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["nexus.engine.worker"])
     started = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        symbols = sum(pool.map(_reference_batch, batches))
-    return time.perf_counter() - started, symbols
+        found = list(pool.map(_reference_batch, batches))
+    return time.perf_counter() - started, sum(c for _, c in found), sum(n for n, _ in found)
 
 
-# -- (b), (f) cold index in a fresh process --------------------------------------------------------
+# -- (b), (f) cold `nexus index` in a fresh process ---------------------------------------------------
 
-def cold_index(root: Path, cache: Path) -> dict[str, float]:
-    """Run a cold index in a fresh process, sampling the RSS of it and its worker processes."""
+def run_sampled(command: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run ``command``; wall seconds, CPU seconds of it and every process under it, and peak RSS."""
     import psutil
 
-    code = (
-        "import json, sys, time\n"
-        "from nexus.engine import Workspace\n"
-        "ws = Workspace.open(sys.argv[1])\n"
-        "t = time.perf_counter(); s = ws.index(); elapsed = time.perf_counter() - t\n"
-        "print(json.dumps({'seconds': elapsed, 'files': s.files, 'symbols': s.symbols, 'chunks': s.chunks,"
-        " 'bytes': s.bytes}))\n"
-    )
-    env = {**os.environ, "NEXUS_CACHE_DIR": str(cache)}
-    process = subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, text=True, env=env)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     parent = psutil.Process(process.pid)
-    peak_main = peak_total = 0
+    cpu: dict[int, float] = {}
+    peak_main = peak_total = peak_anon = 0
     while process.poll() is None:
         try:
-            main_rss = parent.memory_info().rss
-            total = main_rss + sum(child.memory_info().rss for child in parent.children(recursive=True))
+            tree = [parent, *parent.children(recursive=True)]
+            main_rss, total, anon = parent.memory_info().rss, 0, 0
+            for proc in tree:
+                memory = proc.memory_info()
+                total += memory.rss
+                anon += memory.rss - memory.shared  # without mapped file pages (LMDB reads them via mmap)
+                times = proc.cpu_times()
+                cpu[proc.pid] = times.user + times.system
         except psutil.Error:
             continue
-        peak_main, peak_total = max(peak_main, main_rss), max(peak_total, total)
+        peak_main, peak_total, peak_anon = max(peak_main, main_rss), max(peak_total, total), max(peak_anon, anon)
         time.sleep(0.05)
     out, _ = process.communicate()
+    wall = time.perf_counter() - started
     if process.returncode:
-        raise SystemExit(f"cold index failed with {process.returncode}")
-    found: dict[str, float] = json.loads(out)
-    found.update(rss_main_mb=peak_main / 2**20, rss_total_mb=peak_total / 2**20)
+        raise SystemExit(f"{command} failed with {process.returncode}")
+    return {"seconds": wall, "cpu_seconds": sum(cpu.values()), "rss_main_mb": peak_main / 2**20,
+            "rss_total_mb": peak_total / 2**20, "rss_anon_mb": peak_anon / 2**20, "out": out}  # type: ignore[dict-item]
+
+
+def cold_command(root: Path, cache: Path) -> dict[str, Any]:
+    """`nexus index ROOT --json` into an empty cache, as a user runs it."""
+    env = {**os.environ, "NEXUS_CACHE_DIR": str(cache)}
+    found: dict[str, Any] = run_sampled([sys.executable, "-m", "nexus.cli", "index", str(root), "--json"], env)
+    summary = json.loads(found.pop("out"))
+    found.update(files=summary["files"], symbols=summary["symbols"], chunks=summary["chunks"],
+                 phases=summary["phases"])
     return found
 
 
 def _size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def scale_runs(root: Path, sizes: list[int]) -> list[dict[str, Any]]:
+    """Cold `nexus index` of ``root`` copied N times (hard links, so only the paths differ)."""
+    out = []
+    for copies in sizes:
+        big = Path(tempfile.mkdtemp(prefix="nexus-bench-scale-"))
+        cache = Path(tempfile.mkdtemp(prefix="nexus-bench-scale-cache-"))
+        try:
+            for n in range(copies):
+                subprocess.run(["cp", "-al", str(root), str(big / f"copy_{n:02d}")], check=True)
+            found = cold_command(big, cache)
+            files = int(found["files"])
+            out.append({"copies": copies, "files": files, "seconds": round(found["seconds"], 1),
+                        "cpu_seconds": round(found["cpu_seconds"], 1),
+                        "files_per_s": round(files / found["seconds"]),
+                        "s_per_1000_files": round(found["seconds"] / files * 1000, 2),
+                        "cpu_s_per_1000_files": round(found["cpu_seconds"] / files * 1000, 2),
+                        "peak_rss_mb": {"indexer": round(found["rss_main_mb"]),
+                                        "indexer_and_workers": round(found["rss_total_mb"]),
+                                        "anonymous": round(found["rss_anon_mb"])},
+                        "index_mb": round(_size(cache) / 1e6), "phases": found["phases"]})
+        finally:
+            shutil.rmtree(big, ignore_errors=True)
+            shutil.rmtree(cache, ignore_errors=True)
+    return out
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -127,6 +173,7 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=stdlib_root())
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3, help="alternating reference/cold-index rounds")
+    parser.add_argument("--scale", default="", help="comma-separated copy counts for the scale run, e.g. 5,10")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     root: Path = args.root.resolve()
@@ -142,37 +189,49 @@ def main() -> None:
     os.environ["NEXUS_CACHE_DIR"] = str(cache)
     try:
         # Alternating rounds, medians: on a shared machine, load that comes and goes hits both sides.
-        ref_runs, cold_runs = [], []
+        ref_runs, ref_cpu, cold_runs = [], [], []
         for round_number in range(args.rounds):
-            ref_seconds, ref_symbols = reference(files, workers)
+            ref_seconds, ref_cpu_seconds, ref_symbols = reference(files, workers)
             ref_runs.append(ref_seconds)
+            ref_cpu.append(ref_cpu_seconds)
             round_cache = cache if round_number == args.rounds - 1 else Path(tempfile.mkdtemp(prefix="nexus-bench-"))
-            cold = cold_index(root, round_cache)
-            cold_runs.append(cold["seconds"])
+            cold_runs.append(cold_command(root, round_cache))
             if round_cache != cache:
                 shutil.rmtree(round_cache, ignore_errors=True)
-        ref_seconds, cold_seconds = statistics.median(ref_runs), statistics.median(cold_runs)
-        results["a_reference_s"] = {"median": round(ref_seconds, 3), "runs": [round(r, 2) for r in ref_runs]}
-        results["b_cold_index_s"] = {"median": round(cold_seconds, 3), "runs": [round(r, 2) for r in cold_runs]}
-        results["b_ratio"] = round(cold_seconds / ref_seconds, 2)
+        ref_seconds, cold_seconds = statistics.median(ref_runs), statistics.median(r["seconds"] for r in cold_runs)
+        ref_cpu_median = statistics.median(ref_cpu)
+        cold_cpu = statistics.median(r["cpu_seconds"] for r in cold_runs)
+        results["a_reference_s"] = {"median": round(ref_seconds, 3), "runs": [round(r, 2) for r in ref_runs],
+                                    "cpu": [round(r, 2) for r in ref_cpu]}
+        results["b_cold_command_s"] = {"median": round(cold_seconds, 3),
+                                       "runs": [round(r["seconds"], 2) for r in cold_runs],
+                                       "cpu": [round(r["cpu_seconds"], 2) for r in cold_runs]}
+        results["b_ratio_wall"] = round(cold_seconds / ref_seconds, 2)
+        results["b_ratio_cpu"] = round(cold_cpu / ref_cpu_median, 2)
+        results["b_phases_s"] = [r["phases"] for r in cold_runs]
+        cold = cold_runs[-1]
         results.update(symbols=cold["symbols"], chunks=cold["chunks"], reference_definitions=ref_symbols)
-        results["f_peak_rss_mb"] = {"indexer": round(cold["rss_main_mb"]),
-                                    "indexer_and_workers": round(cold["rss_total_mb"])}
+        results["f_peak_rss_mb"] = {"indexer": round(max(r["rss_main_mb"] for r in cold_runs)),
+                                    "indexer_and_workers": round(max(r["rss_total_mb"] for r in cold_runs)),
+                                    "anonymous": round(max(r["rss_anon_mb"] for r in cold_runs))}
 
         ws = Workspace.open(root)
         started = time.perf_counter()
         summary = ws.index()
         results["c_reindex_no_change_s"] = round(time.perf_counter() - started, 3)
         assert summary.parsed == 0, summary.to_json()
-        # `nexus index` also brings the code graph up to date: its first run builds the graph (reported
-        # on its own), the second is the no-change re-index a user sees.
         command = [sys.executable, "-m", "nexus.cli", "index", str(root), "--json"]
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        results["graph_cold_sync_command_s"] = round(time.perf_counter() - started, 3)
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        results["c_reindex_command_s"] = round(time.perf_counter() - started, 3)
+        no_change = [run_sampled(command, dict(os.environ)) for _ in range(3)]
+        results["c_reindex_command_s"] = {"median": round(statistics.median(r["seconds"] for r in no_change), 3),
+                                          "cpu": [round(r["cpu_seconds"], 2) for r in no_change]}
+        startup = [run_sampled([sys.executable, "-c", "import nexus.cli.main"], dict(os.environ)) for _ in range(3)]
+        results["c_python_and_cli_import_s"] = round(statistics.median(r["seconds"] for r in startup), 3)
+
+        # Deferred work: the graph's file edges and the ranking matrix, on the first ranking query.
+        cpu, started = time.process_time(), time.perf_counter()
+        CodeGraph(ws).file_graph()
+        results["deferred_graph_edges_and_rank_s"] = {"wall": round(time.perf_counter() - started, 3),
+                                                      "cpu": round(time.process_time() - cpu, 3)}
 
         # (d): edit copies of real files in a scratch workspace so the stdlib is never touched.
         scratch = Path(tempfile.mkdtemp(prefix="nexus-bench-ws-"))
@@ -181,6 +240,7 @@ def main() -> None:
             shutil.copyfile(candidate.absolute, scratch / f"f{sample.index(candidate)}.py")
         scratch_ws = Workspace.open(scratch)
         scratch_ws.index()
+        graph_store = GraphStore.for_workspace(scratch_ws)
         update_times, incremental_times = [], []
         for i in range(20):
             path = scratch / f"f{i}.py"
@@ -189,12 +249,14 @@ def main() -> None:
             started = time.perf_counter()
             scratch_ws.update_file(str(path))
             assert scratch_ws.search_symbols(marker, 1)[0].name == marker
+            assert [p for p, _w in graph_store.scan("defs", marker)] == [f"f{i}.py"]
             update_times.append(time.perf_counter() - started)
             marker2 = f"edited_again_{i}"
             path.write_text(path.read_text() + f"\ndef {marker2}():\n    pass\n")
             started = time.perf_counter()
             scratch_ws.index()
             assert scratch_ws.search_symbols(marker2, 1)[0].name == marker2
+            assert [p for p, _w in graph_store.scan("defs", marker2)] == [f"f{i}.py"]
             incremental_times.append(time.perf_counter() - started)
         scratch_ws.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -237,6 +299,8 @@ def main() -> None:
         results["g_index_size_mb"] = {part.name: round(_size(part) / 1e6, 1)
                                       for part in sorted(ws.index_dir.iterdir()) if part.is_dir()}
         ws.close()
+        if args.scale:
+            results["scale"] = scale_runs(root, [int(n) for n in args.scale.split(",")])
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     if args.json:

@@ -48,16 +48,14 @@ def run_index(ws: Workspace, wait: float = 0.0, show_progress: bool = True) -> I
             if event.phase == "indexing":
                 bar.update(task, description="indexing", total=event.bytes_total, completed=event.bytes_done,
                            files=f"{event.files_done}/{event.files_total}")
+            elif event.phase == "graph":
+                bar.update(task, description="code graph", total=event.files_total, completed=event.files_done,
+                           files=f"{event.files_done}/{event.files_total}")
             else:
                 bar.update(task, description=event.phase)
 
         try:
-            summary = ws.index(progress=report, wait=wait)
-            bar.update(task, description="code graph", total=None)
-            from nexus.engine.graph import sync
-
-            sync(ws)
-            return summary
+            return ws.index(progress=report, wait=wait)  # the run brings the code graph along
         except NexusError as exc:
             raise click.ClickException(str(exc)) from exc
 

@@ -46,7 +46,7 @@ COMMIT_EVERY = 20.0  # seconds between Tantivy checkpoints during a long run
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    phase: str  # "scanning", "indexing", "committing", "done"
+    phase: str  # "scanning", "indexing", "committing", "graph", "done"
     files_done: int
     files_total: int
     bytes_done: int
@@ -72,6 +72,8 @@ class IndexSummary:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Skipped] = field(default_factory=list)
     rebuilt: str = ""
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: scan, parse, commit, graph
+    graph: dict[str, int] = field(default_factory=dict)  # files added to / removed from the code graph
 
     @property
     def files(self) -> int:
@@ -85,7 +87,8 @@ class IndexSummary:
             "removed": self.removed, "repaired": self.repaired,
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "notes": [{"path": s.path, "note": s.reason} for s in self.notes],
-            "rebuilt": self.rebuilt,
+            "rebuilt": self.rebuilt, "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "graph": dict(self.graph),
         }
 
 
@@ -104,7 +107,6 @@ class Indexer:
 
     def run(self) -> IndexSummary:
         started = time.perf_counter()
-        self.search.writer(bulk=True)
         with self.store.write() as batch:  # cleared at the end: if still set with no writer, we were cut short
             batch.put_meta("run", {"state": "running", "pid": os.getpid(), "startedAt": time.time()})
         summary = IndexSummary(str(self.ws.root), rebuilt=self.ws.rebuilt_reason)
@@ -145,6 +147,8 @@ class Indexer:
                              candidate.mtime_ns, state.content_hash if state else ""))
             next_id += 1
         gone = [path for path in states if path not in seen]
+        if todo or gone:
+            self.search.writer(bulk=True)  # not for a run with nothing to do: it starts threads
         with self.store.write() as batch:
             for reject in rejected:
                 summary.skipped.append(Skipped(reject.path, reject.reason))
@@ -158,10 +162,18 @@ class Indexer:
                 if path not in seen:
                     batch.forget_skipped(path)
         self._flush_deletes()
+        clock = time.perf_counter()
+        summary.phases["scan"] = clock - started
 
         self._parse_all(todo, summary)
+        summary.phases["parse"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         self.progress(Progress("committing", len(todo), len(todo), 0, 0))
         self._commit()
+        summary.phases["commit"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        self._sync_graph(summary)
+        summary.phases["graph"] = time.perf_counter() - clock
         self._totals(summary)
         summary.seconds = time.perf_counter() - started
         with self.store.write() as batch:
@@ -236,6 +248,7 @@ class Indexer:
             self.search.add(version.docs)
         if time.monotonic() - self._last_commit > COMMIT_EVERY:
             self._commit()
+            self._sync_graph(summary)  # a long run's graph keeps up, and resumes with it
 
     def _flush_deletes(self) -> None:
         for file_id in self._replaced:
@@ -255,6 +268,18 @@ class Indexer:
             self._uncommitted = set()
         self._last_commit = time.monotonic()
 
+    def _sync_graph(self, summary: IndexSummary) -> None:
+        """Bring the code graph's facts along with what was just committed (read from the records the
+        workers made, no re-parse); the file edges that only ranking reads are left for its first use."""
+        from .graph.store import GraphStore
+
+        def report(phase: str, done: int, total: int) -> None:
+            self.progress(Progress("graph", done, total, 0, 0))
+
+        synced = GraphStore.for_workspace(self.ws).sync(self.ws, report, edges=False)
+        summary.graph = {"added": summary.graph.get("added", 0) + synced.added,
+                         "removed": summary.graph.get("removed", 0) + synced.removed}
+
     # -- repair ----------------------------------------------------------------------------------
 
     def repair(self) -> int:
@@ -267,6 +292,7 @@ class Indexer:
             if not staged:
                 return 0
             log.info("committing %d file(s) left staged by an interrupted run", len(staged))
+            self.search.writer(bulk=True)
             for entry in staged.values():
                 for file_id in entry.retire:
                     self.search.delete_file(file_id)

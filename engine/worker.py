@@ -1,7 +1,8 @@
 """Turning one file on disk (or one editor buffer) into a :class:`FileVersion`.
 
 Runs in the parsing worker processes, so it reads the file itself: the writer process never holds the
-workspace's text, only the compressed results of the batches in flight.
+workspace's text, only the compressed results of the batches in flight. Everything a file contributes
+is made here, once: its index records, its search documents and its code-graph facts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import zstandard
 from msgpack import packb
 
+from .graph.facts import facts_record
 from .model import CellSpan
 from .parsing import extract, notebook_source
 from .search.index import documents_json
@@ -150,5 +152,7 @@ def build_version(path: str, file_id: int, language: str, data: bytes, digest: s
         language=language, status=status, error_count=found.error_count,
         content_z=_compressor().compress(text), symbols=packb(found.symbols), imports=packb(found.imports),
         refs=packb([found.ref_names, found.refs.tobytes()]), chunks=packb(found.chunks),
+        facts=packb(facts_record(path, file_id, language, found.symbols, found.line_starts, found.ref_names,
+                                 found.refs, found.imports)),
         symbol_count=len(found.symbols), chunk_count=len(found.chunks), cells=cells, docs=docs,
     )

@@ -179,10 +179,18 @@ class Workspace:
                 self.search_index.commit()
                 with self.store.write() as batch:
                     batch.promote([rel])
+                self._sync_graph()
             finally:
                 self.search_index.close_writer()  # Tantivy's own lock must not outlive ours
                 self.lock.release()
         return None if isinstance(result, Outcome) else self.file_info(rel)
+
+    def _sync_graph(self) -> None:
+        """The code graph's facts follow an editor's change at once (one file's worth of work); the
+        ranking edges it moves wait for the next ranking query."""
+        from .graph.store import GraphStore
+
+        GraphStore.for_workspace(self).sync(self, edges=False)
 
     def remove_file(self, path: str, wait: float = 5.0) -> None:
         rel = self.relative(path)
@@ -197,6 +205,7 @@ class Workspace:
                     self.search_index.commit()
                     with self.store.write() as batch:
                         batch.promote([rel])
+                    self._sync_graph()
             finally:
                 self.search_index.close_writer()
                 self.lock.release()

@@ -1,4 +1,5 @@
-"""What the code graph keeps about one indexed file version, read from the engine's LMDB snapshot.
+"""What the code graph keeps about one indexed file version: computed by the parsing worker that
+indexes the file, and stored with its index data in the engine's LMDB.
 
 The graph stores *names*, not resolved targets: a call site records "calls `load_settings`", and the
 definitions of `load_settings` are looked up when a query runs or when file edges are recomputed. That
@@ -17,6 +18,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +71,31 @@ class FileFacts:
 
 
 def file_facts(reader: Reader, path: str, file_id: int, language: str) -> FileFacts:
-    """Read one file version's facts from an engine snapshot (its content, symbols, references)."""
-    symbols = reader.raw_symbols(file_id)
+    """One file version's facts from an engine snapshot: the record its parsing worker stored with it,
+    or, for a version indexed before workers produced them, derived from its content and references."""
+    record = reader.raw_facts(file_id)
+    if record is not None:
+        return FileFacts.from_record(path, record)
+    names, packed = reader.raw_refs(file_id)
+    triples = array("I")
+    triples.frombytes(packed)
     content = reader.content(file_id) or b""
-    line_starts = line_starts_of(content)
+    return facts_of(path, file_id, language, reader.raw_symbols(file_id), line_starts_of(content), names,
+                    triples, [(i.module, i.names, i.alias, i.line) for i in reader.imports(file_id)])
+
+
+def facts_record(path: str, file_id: int, language: str, symbols: Sequence[Sequence[Any]],
+                 line_starts: Sequence[int], names: Sequence[str], triples: Sequence[int],
+                 raw_imports: Iterable[Sequence[Any]]) -> list[Any]:
+    """:meth:`FileFacts.to_record` of a parsed file, built from what the extractor returns: what a
+    parsing worker stores next to the file's index data, so the graph never re-reads the file."""
+    return facts_of(path, file_id, language, symbols, line_starts, names, triples, raw_imports).to_record()
+
+
+def facts_of(path: str, file_id: int, language: str, symbols: Sequence[Sequence[Any]],
+             line_starts: Sequence[int], names: Sequence[str], triples: Sequence[int],
+             raw_imports: Iterable[Sequence[Any]]) -> FileFacts:
+    """Definitions, uses outside them, call sites with their callers, and import keys of one file."""
     defines: dict[str, float] = {}
     name_starts: set[int] = set()
     owners: list[tuple[int, int, str]] = []  # (start byte, end byte, qualified name), outer first
@@ -86,17 +109,15 @@ def file_facts(reader: Reader, path: str, file_id: int, language: str) -> FileFa
         if kind in CALLER_KINDS:
             owners.append((raw[11], raw[12], f"{container}.{name}" if container else name))
 
-    names, packed = reader.raw_refs(file_id)
-    triples = array("I")
-    triples.frombytes(packed)
-    order = sorted(range(0, len(triples), 3), key=lambda i: triples[i + 1])
+    codes, starts = triples[0::3], triples[1::3]
+    order = sorted(range(len(starts)), key=starts.__getitem__)  # captures come nearly sorted: ~O(n)
     uses: Counter[str] = Counter()
     calls: dict[str, list[CallSite]] = {}
     stack: list[tuple[int, int, str]] = []
     next_owner = 0
     mask = CALL_BIT - 1
     for i in order:
-        start = triples[i + 1]
+        start = starts[i]
         if start in name_starts:
             continue  # the name of a definition, not a use of it
         while next_owner < len(owners) and owners[next_owner][0] <= start:
@@ -106,21 +127,18 @@ def file_facts(reader: Reader, path: str, file_id: int, language: str) -> FileFa
             next_owner += 1
         while stack and stack[-1][1] <= start:
             stack.pop()
-        name = names[triples[i] & mask]
+        code = codes[i]
+        name = names[code & mask]
         uses[name] += 1
-        if triples[i] & CALL_BIT:
+        if code & CALL_BIT:
             line = bisect_right(line_starts, start) - 1
             calls.setdefault(name, []).append(CallSite(line, stack[-1][2] if stack else ""))
 
     imports = []
-    for module, imported, _alias, line in _raw_imports(reader, file_id):
-        for key in import_keys(path, language, module, imported):
+    for module, imported, _alias, line in raw_imports:
+        for key in import_keys(path, language, module, tuple(imported)):
             imports.append((key, line, module))
     return FileFacts(path, file_id, language, defines, dict(uses), calls, imports)
-
-
-def _raw_imports(reader: Reader, file_id: int) -> list[tuple[str, tuple[str, ...], str, int]]:
-    return [(i.module, i.names, i.alias, i.line) for i in reader.imports(file_id)]
 
 
 def import_keys(path: str, language: str, module: str, names: tuple[str, ...]) -> list[str]:

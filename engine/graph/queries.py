@@ -78,6 +78,8 @@ class CodeGraph:
 
     def file_graph(self) -> FileGraph:
         self.sync()
+        if self.store.edges_pending():  # left by an index run: ranking is the first use that needs them
+            self.store.recompute_edges(self.ws)
         return FileGraph.load(self.store)
 
     # -- symbols ---------------------------------------------------------------------------------
@@ -215,7 +217,7 @@ class CodeGraph:
 
     def dependencies(self, path: str) -> list[tuple[str, float]]:
         """Files ``path`` depends on, heaviest first."""
-        self.sync()
+        self.file_graph()
         rel = self.ws.relative(path)
         edges = self.store.edges_of(rel)
         return sorted(edges, key=lambda e: (-e[1], e[0]))

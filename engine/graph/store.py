@@ -12,6 +12,7 @@ about one name is a single prefix scan):
     imps    candidate key \\0 path -> [[line, module], ...]
     edges   path -> [[target path, weight], ...]   file-level dependencies, for ranking
     tokens  path -> [file id, tokenizer, count]    a file's token count, cached for context budgets
+    dirty   path -> b""                            files whose edges wait to be recomputed
 
 Everything is keyed by *path*, not file id: a new version of a file with the same definitions leaves
 every other file's edges untouched, so an edit costs one file's work (see :func:`sync`).
@@ -19,13 +20,16 @@ every other file's edges untouched, so an edit costs one file's work (see :func:
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -48,7 +52,11 @@ MAX_KEY = 500
 MAX_DEFINERS = 12
 IMPORT_WEIGHT = 2.0
 CALL_FACTOR = 1.5
-_DBS = ("meta", "files", "facts", "defs", "uses", "calls", "imps", "edges", "tokens")
+_DBS = ("meta", "files", "facts", "defs", "uses", "calls", "imps", "edges", "tokens", "dirty")
+SYNC_BATCH = 500  # files per graph transaction: LMDB holds a transaction's dirty pages in memory
+MAX_CACHED_NAMES = 200_000  # definers looked up while recomputing edges, dropped past this many
+
+GraphProgress = Callable[[str, int, int], None]  # (phase, done, total)
 
 pack = msgpack.packb
 unpack = msgpack.unpackb
@@ -229,63 +237,157 @@ class GraphStore:
     def is_current(self, ws: Workspace) -> bool:
         return bool(self.meta("fingerprint") == _fingerprint(ws))
 
-    def sync(self, ws: Workspace) -> SyncSummary:
+    def sync(self, ws: Workspace, progress: GraphProgress | None = None, *, edges: bool = True) -> SyncSummary:
         """Bring the graph up to date with the engine index's committed state.
 
-        Cheap when nothing changed (two small reads). The diff, the new facts and the recomputed edges
-        are written in one LMDB transaction, which also serialises concurrent syncs across processes.
+        With ``edges=False`` only the facts and name tables (what definitions, callers, callees and
+        imports read) are brought up to date; the file edges that ranking reads are left marked for
+        :meth:`recompute_edges`, which the first ranking query runs (``CodeGraph.file_graph``).
+
+        Cheap when nothing changed (two small reads). Each file's facts were made by the parsing worker
+        that indexed it and are read from the engine's LMDB, so this never re-reads a file. Work goes in
+        transactions of ``SYNC_BATCH`` files, which bounds memory on large workspaces; the files whose
+        edges must be recomputed are marked (``dirty``) in the transaction that changes their inputs,
+        so a sync cut short resumes where it stopped. A file lock serialises syncs across processes.
         """
         started = time.perf_counter()
         fingerprint = _fingerprint(ws)
         if self.meta("fingerprint") == fingerprint:
-            return SyncSummary(0, 0, 0, 0.0, self.generation)
-        with ws.store.read() as reader, self.env.begin(write=True) as txn:
-            if txn.get(b"schema", db=self.db["meta"]) != pack(SCHEMA):
-                for name in _DBS:
-                    txn.drop(self.db[name], delete=False)
-                txn.put(b"schema", pack(SCHEMA), db=self.db["meta"])
+            recomputed = self.recompute_edges(ws, progress) if edges else 0
+            return SyncSummary(0, 0, recomputed, time.perf_counter() - started, self.generation)
+        report = progress or (lambda phase, done, total: None)
+        with _sync_lock(self.path), ws.store.read() as reader:
+            if self.meta("fingerprint") == fingerprint:  # another process synced while we waited
+                return SyncSummary(0, 0, 0, 0.0, self.generation)
+            with self.env.begin(write=True) as txn:
+                if txn.get(b"schema", db=self.db["meta"]) != pack(SCHEMA):
+                    for name in _DBS:
+                        txn.drop(self.db[name], delete=False)
+                    txn.put(b"schema", pack(SCHEMA), db=self.db["meta"])
             live = {info.path: (info.file_id, info.language) for info in reader.files()}
-            known = {_kpath(k): unpack(v) for k, v in txn.cursor(db=self.db["files"])}
+            with self.env.begin(db=self.db["files"]) as txn:
+                known = {_kpath(k): unpack(v) for k, v in txn.cursor()}
             gone = [p for p, fid in known.items() if live.get(p, (None,))[0] != fid]
             new = [p for p, (fid, _lang) in live.items() if known.get(p) != fid]
-            writer = _Writer(self, txn)
-            changed_names: set[str] = set()
-            old_defs: dict[str, set[str]] = {}
-            for path in gone:
-                old = writer.remove(path)
-                if old is not None:
-                    old_defs[path] = set(old.defines)
-            added_facts = []
-            for path in new:
-                file_id, language = live[path]
-                facts = file_facts(reader, path, file_id, language)
-                writer.add(facts)
-                added_facts.append(facts)
-                before = old_defs.pop(path, None)
-                changed_names |= set(facts.defines) ^ before if before is not None else set(facts.defines)
-            for names in old_defs.values():
-                changed_names |= names
-            appeared = {p for p in new if p not in known}
-            disappeared = {p for p in gone if p not in live}
-            todo = set(new)
-            for name in changed_names:
-                todo.update(writer.users(name))
-            for path in appeared | disappeared:
-                todo.update(writer.importers(path))
-            paths = PathIndex(list(live))
-            recomputed = 0
-            for path in sorted(todo):
-                if path in live:
-                    writer.compute_edges(path, paths)
-                    recomputed += 1
-            generation = int(unpack(txn.get(b"generation", db=self.db["meta"]) or pack(0))) + 1
-            txn.put(b"generation", pack(generation), db=self.db["meta"])
-            txn.put(b"fingerprint", pack(fingerprint), db=self.db["meta"])
-            txn.put(b"synced_at", pack(time.time()), db=self.db["meta"])
+            # No edges computed yet (a first index, checkpoint after checkpoint): every file is marked for
+            # them when added, so no one's users or importers need looking up.
+            with self.env.begin(db=self.db["edges"]) as txn:
+                cold = not txn.stat(self.db["edges"])["entries"]
+            total = len(gone) + len(new)
+            done = 0
+            for batch_gone, batch_new in _batched(gone, new, SYNC_BATCH):
+                with self.env.begin(write=True) as txn:
+                    writer = _Writer(self, txn)
+                    dirty: set[str] = set()
+                    changed_names: set[str] = set()
+                    old_defs: dict[str, set[str]] = {}
+                    for path in batch_gone:
+                        old = writer.remove(path)
+                        if old is not None:
+                            old_defs[path] = set(old.defines)
+                    for path in batch_new:
+                        file_id, language = live[path]
+                        record = reader.raw_facts(file_id)
+                        if record is None:  # a version indexed before workers made facts
+                            record = file_facts(reader, path, file_id, language).to_record()
+                        writer.add(path, record)
+                        dirty.add(path)
+                        before = old_defs.pop(path, None)
+                        if not cold:
+                            defined = set(record[2])
+                            changed_names |= defined ^ before if before is not None else defined
+                    if not cold:
+                        for names in old_defs.values():
+                            changed_names |= names
+                        for name in changed_names:
+                            dirty.update(writer.users(name))
+                        for path in batch_gone + batch_new:
+                            if (path in live) != (path in known):  # appeared or disappeared
+                                dirty.update(writer.importers(path))
+                    for path in dirty:
+                        txn.put(_pkey(path), b"", db=self.db["dirty"])
+                done += len(batch_gone) + len(batch_new)
+                report("graph facts", done, total)
+            recomputed = self._recompute_dirty(list(live), report) if edges else 0
+            with self.env.begin(write=True) as txn:
+                generation = int(unpack(txn.get(b"generation", db=self.db["meta"]) or pack(0))) + 1
+                txn.put(b"generation", pack(generation), db=self.db["meta"])
+                txn.put(b"fingerprint", pack(fingerprint), db=self.db["meta"])
+                txn.put(b"synced_at", pack(time.time()), db=self.db["meta"])
         seconds = time.perf_counter() - started
         log.info("code graph: %d added, %d removed, %d edge lists in %.2fs", len(new), len(gone), recomputed,
                  seconds)
         return SyncSummary(len(new), len(gone), recomputed, seconds, generation)
+
+    def edges_pending(self) -> int:
+        """How many files' edges wait for :meth:`recompute_edges`."""
+        with self.env.begin(db=self.db["dirty"]) as txn:
+            return int(txn.stat(self.db["dirty"])["entries"])
+
+    def recompute_edges(self, ws: Workspace, progress: GraphProgress | None = None) -> int:
+        """Compute the file edges left marked by a sync; returns how many files' edges were computed."""
+        if not self.edges_pending():
+            return 0
+        started = time.perf_counter()
+        with _sync_lock(self.path):
+            with ws.store.read() as reader:
+                live = [info.path for info in reader.files()]
+            done = self._recompute_dirty(live, progress or (lambda phase, done, total: None))
+            if done:
+                with self.env.begin(write=True) as txn:
+                    generation = int(unpack(txn.get(b"generation", db=self.db["meta"]) or pack(0))) + 1
+                    txn.put(b"generation", pack(generation), db=self.db["meta"])
+        log.info("code graph: edges of %d file(s) in %.2fs", done, time.perf_counter() - started)
+        return done
+
+    def _recompute_dirty(self, live: list[str], report: GraphProgress) -> int:
+        """Edges of every file marked dirty, ``SYNC_BATCH`` files per transaction."""
+        with self.env.begin(db=self.db["dirty"]) as txn:
+            total = int(txn.stat(self.db["dirty"])["entries"])
+        if not total:
+            return 0
+        paths = PathIndex(live)
+        present = paths.paths
+        definers: dict[str, list[tuple[str, Any]]] = {}
+        done = 0
+        while True:
+            with self.env.begin(write=True) as txn:
+                with txn.cursor(db=self.db["dirty"]) as cursor:
+                    batch = [_kpath(k) for k in islice(cursor.iternext(values=False), SYNC_BATCH)]
+                if not batch:
+                    break
+                writer = _Writer(self, txn, definers)
+                for path in batch:
+                    if path in present:
+                        writer.compute_edges(path, paths)
+                    txn.delete(_pkey(path), db=self.db["dirty"])
+                if len(definers) > MAX_CACHED_NAMES:
+                    definers.clear()
+            done += len(batch)
+            report("graph edges", done, total)
+        return done
+
+
+@contextmanager
+def _sync_lock(folder: Path) -> Iterator[None]:
+    with open(folder / "sync.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _batched(gone: list[str], new: list[str], size: int) -> Iterator[tuple[list[str], list[str]]]:
+    """Removals and additions in slices of ``size``; a path's removal comes with its new version."""
+    new_set = set(new)
+    alone = [p for p in gone if p not in new_set]
+    replaced = set(gone) & new_set
+    for i in range(0, len(alone), size):
+        yield alone[i:i + size], []
+    for i in range(0, len(new), size):
+        chunk = new[i:i + size]
+        yield [p for p in chunk if p in replaced], chunk
 
 
 def _fingerprint(ws: Workspace) -> list[Any]:
@@ -301,10 +403,11 @@ def _fingerprint(ws: Workspace) -> list[Any]:
 class _Writer:
     """The write side of one sync transaction."""
 
-    def __init__(self, store: GraphStore, txn: lmdb.Transaction) -> None:
+    def __init__(self, store: GraphStore, txn: lmdb.Transaction,
+                 definers: dict[str, list[tuple[str, Any]]] | None = None) -> None:
         self.txn = txn
         self.db = store.db
-        self._definers: dict[str, list[tuple[str, Any]]] = {}
+        self._definers: dict[str, list[tuple[str, Any]]] = {} if definers is None else definers
 
     def remove(self, path: str) -> FileFacts | None:
         txn, db = self.txn, self.db
@@ -328,30 +431,27 @@ class _Writer:
         self._definers.clear()
         return facts
 
-    def add(self, facts: FileFacts) -> None:
-        txn, db, path = self.txn, self.db, facts.path
+    def add(self, path: str, record: list[Any]) -> None:
+        """Store one file's facts (a :meth:`FileFacts.to_record`) and its rows in the name tables."""
+        txn, db = self.txn, self.db
         pkey = _pkey(path)
-        txn.put(pkey, pack(facts.file_id), db=db["files"])
-        txn.put(pkey, pack(facts.to_record()), db=db["facts"])
-        for name, weight in facts.defines.items():
-            key = _key(name, path)
-            if key is not None:
-                txn.put(key, pack(weight), db=db["defs"])
-        for name, count in facts.uses.items():
-            key = _key(name, path)
-            if key is not None:
-                txn.put(key, pack(count), db=db["uses"])
-        for name, sites in facts.calls.items():
-            key = _key(name, path)
-            if key is not None:
-                txn.put(key, pack([[s.line, s.caller] for s in sites]), db=db["calls"])
-        imports: dict[str, list[list[Any]]] = defaultdict(list)
-        for key_name, line, module in facts.imports:
-            imports[key_name].append([line, module])
-        for key_name, rows in imports.items():
+        _file_id, _language, defines, uses, calls, imports = record
+        txn.put(pkey, pack(record[0]), db=db["files"])
+        txn.put(pkey, pack(record), db=db["facts"])
+        tail = b"\0" + pkey
+        for table, values in (("defs", defines), ("uses", uses), ("calls", calls)):
+            rows = [(key, pack(value)) for name, value in values.items()
+                    if len(key := name.encode("utf-8", "surrogateescape") + tail) <= MAX_KEY]
+            if rows:
+                with txn.cursor(db=db[table]) as cursor:
+                    cursor.putmulti(rows)
+        grouped: dict[str, list[list[Any]]] = defaultdict(list)
+        for key_name, line, module in imports:
+            grouped[key_name].append([line, module])
+        for key_name, sites in grouped.items():
             key = _key(key_name, path)
             if key is not None:
-                txn.put(key, pack(rows), db=db["imps"])
+                txn.put(key, pack(sites), db=db["imps"])
         self._definers.clear()
 
     def _scan(self, table: str, name: str) -> list[tuple[str, Any]]:
@@ -394,19 +494,19 @@ class _Writer:
         raw = self.txn.get(_pkey(path), db=self.db["facts"])
         if raw is None:
             return
-        facts = FileFacts.from_record(path, unpack(raw))
+        _file_id, _language, defines, uses, calls, imports = unpack(raw)  # FileFacts.to_record()
         weights: dict[str, float] = defaultdict(float)
-        for name, count in facts.uses.items():
-            if name in facts.defines or name in LOCAL_NAMES or len(name) < 3:
+        for name, count in uses.items():
+            if name in defines or name in LOCAL_NAMES or len(name) < 3:
                 continue
             definers = self.definers(name)
             if not definers or len(definers) > MAX_DEFINERS:
                 continue
-            weight = math.sqrt(count) / len(definers) * (CALL_FACTOR if name in facts.calls else 1.0)
+            weight = math.sqrt(count) / len(definers) * (CALL_FACTOR if name in calls else 1.0)
             for target, strength in definers:
                 if target != path:
                     weights[target] += weight * strength
-        for key, _line, _module in facts.imports:
+        for key, _line, _module in imports:
             for target in paths.resolve(key, path):
                 weights[target] += IMPORT_WEIGHT
         edges = [[target, round(weight, 4)] for target, weight in sorted(weights.items())]

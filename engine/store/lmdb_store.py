@@ -8,7 +8,7 @@ One LMDB environment per workspace, with named databases:
     ids       file id -> path, for every version whose data is kept (committed, staged, retiring)
     content   id -> zstd text                            symbols  id -> symbol tuples
     imports   id -> import tuples                        refs     id -> (names, packed triples)
-    chunks    id -> chunk tuples
+    chunks    id -> chunk tuples                         facts    id -> the code graph's record of it
     skipped   path -> (reason, size, mtime)   files left out, so an unchanged one is not retried
 
 A new version of a file gets a new id (never reused) and is *staged*: its data is written, but readers
@@ -44,8 +44,9 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: staged versions (1 marked ids pending and showed readers uncommitted ones)
 MAP_SIZE = 1 << 36  # address space only; the file grows with the data
-_DBS = ("meta", "files", "staged", "ids", "content", "symbols", "imports", "refs", "chunks", "skipped")
-_DATA = ("ids", "content", "symbols", "imports", "refs", "chunks")
+_DBS = ("meta", "files", "staged", "ids", "content", "symbols", "imports", "refs", "chunks", "skipped", "facts")
+_DATA = ("ids", "content", "symbols", "imports", "refs", "chunks", "facts")
+_OPTIONAL = ("facts",)  # added within schema v2: a store written before has none (graph facts are derived)
 _ID = struct.Struct(">I")
 
 pack = msgpack.packb
@@ -96,9 +97,15 @@ class Store:
                    for name in _DBS} if not readonly else self._open_readonly()
 
     def _open_readonly(self) -> dict[str, Any]:
+        found = {}
         with self.env.begin() as txn:
-            return {name: self.env.open_db(name.encode(), txn=txn, create=False)
-                    for name in _DBS}
+            for name in _DBS:
+                try:
+                    found[name] = self.env.open_db(name.encode(), txn=txn, create=False)
+                except lmdb.NotFoundError:
+                    if name not in _OPTIONAL:
+                        raise
+        return found
 
     def close(self) -> None:
         self.env.close()
@@ -188,6 +195,7 @@ class WriteBatch:
         txn.put(key, version.imports, db=db["imports"])
         txn.put(key, version.refs, db=db["refs"])
         txn.put(key, version.chunks, db=db["chunks"])
+        txn.put(key, version.facts, db=db["facts"])
         self.next_id = max(self.next_id, version.file_id + 1)
         return retire
 
@@ -369,6 +377,12 @@ class Reader:
             return [], b""
         names, packed = unpack(raw)
         return names, packed
+
+    def raw_facts(self, file_id: int) -> list[Any] | None:
+        """The graph facts record its parsing worker made, None for a version stored without one."""
+        db = self.db.get("facts")
+        raw = None if db is None else self.txn.get(id_key(file_id), db=db)
+        return None if raw is None else unpack(raw)
 
     def raw_chunks(self, file_id: int) -> list[list[Any]]:
         raw = self.txn.get(id_key(file_id), db=self.db["chunks"])

@@ -23,6 +23,7 @@ class FileVersion:
     imports: bytes  # list of RawImport
     refs: bytes  # [names, array('I') bytes of (name index | CALL_BIT, start byte, end byte)]
     chunks: bytes  # list of RawChunk
+    facts: bytes  # the code graph's FileFacts record (``graph.facts``)
     symbol_count: int
     chunk_count: int
     cells: tuple[CellSpan, ...]

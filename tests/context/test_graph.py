@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from array import array
 from pathlib import Path
+from typing import Any
 
 import pytest
+from msgpack import packb, unpackb
 
 from nexus.engine import NotFoundError, Workspace
 from nexus.engine.context import counter_for
 from nexus.engine.graph import CodeGraph, GraphStore, sync
+from nexus.engine.graph import store as graph_store
+from nexus.engine.graph.facts import facts_of
 from nexus.engine.graph.repomap import build_repo_map
+from nexus.engine.parsing.chunks import line_starts_of
 
 
 def callers(graph: CodeGraph, symbol: str) -> list[tuple[str, int, str]]:
@@ -24,8 +30,10 @@ def callees(graph: CodeGraph, symbol: str) -> dict[str, list[str]]:
 
 
 def test_calls_and_imports_in_five_languages(indexed: Workspace) -> None:
+    # The index run stored every file's facts in the graph; the edges wait for the first ranking use.
+    assert set(GraphStore.for_workspace(indexed).paths()) == {f.path for f in indexed.files()}
     summary = sync(indexed)
-    assert summary.added == len(indexed.files()) and summary.removed == 0
+    assert (summary.added, summary.removed, summary.edges_recomputed) == (0, 0, len(indexed.files()))
     graph = CodeGraph(indexed)
 
     assert callers(graph, "get_config") == [("app/server.py", 6, "Server.__init__")]
@@ -65,15 +73,18 @@ def test_sync_is_incremental(indexed: Workspace, project: Path) -> None:
 
     # An edit that keeps the same definitions touches that file's edges only.
     (project / "app/util.py").write_text("def log_line(text):\n    return text.lower()\n")
-    indexed.update_file("app/util.py")
+    info = indexed.update_file("app/util.py")
+    facts = store.facts("app/util.py")  # in the graph when update_file returns
+    assert info is not None and facts is not None and facts.file_id == info.file_id
     summary = sync(indexed)
-    assert (summary.added, summary.removed, summary.edges_recomputed) == (1, 1, 1)
+    assert (summary.added, summary.removed, summary.edges_recomputed) == (0, 0, 1)
 
     # A new definition of a name others use: their edges are recomputed and now point at it too.
     (project / "app/extra.py").write_text("def bind(port):\n    return port + 1\n")
-    indexed.index()
+    ran = indexed.index()  # the index run brings the graph's facts along; edges wait for a ranking query
+    assert ran.graph == {"added": 1, "removed": 0}
     summary = sync(indexed)
-    assert summary.added == 1 and summary.edges_recomputed >= 2
+    assert summary.added == 0 and summary.edges_recomputed >= 2
     graph = CodeGraph(indexed)
     assert "app/extra.py" in {t.path for e in graph.callers("bind") for t in e.targets}
 
@@ -129,3 +140,58 @@ def test_graph_cli(indexed: Workspace, project: Path) -> None:
     assert text.returncode == 0 and "Server.__init__" in text.stdout
     missing = run("nothing_here")
     assert missing.returncode == 1 and "no definition of 'nothing_here'" in missing.stderr
+
+
+def _tables(store: GraphStore) -> dict[str, list[tuple[bytes, bytes]]]:
+    out = {}
+    for name in ("files", "facts", "defs", "uses", "calls", "imps", "edges", "dirty"):
+        with store.env.begin(db=store.db[name]) as txn:
+            out[name] = [(bytes(k), bytes(v)) for k, v in txn.cursor()]
+    return out
+
+
+def test_the_facts_workers_make_are_the_facts_the_index_implies(indexed: Workspace) -> None:
+    """The record a parsing worker stores is what the graph would derive from the file's index data."""
+    with indexed.store.read() as reader:
+        infos = list(reader.files())
+        assert infos
+        for info in infos:
+            stored = reader.raw_facts(info.file_id)
+            names, packed = reader.raw_refs(info.file_id)
+            triples = array("I")
+            triples.frombytes(packed)
+            content = reader.content(info.file_id) or b""
+            derived = facts_of(info.path, info.file_id, info.language, reader.raw_symbols(info.file_id),
+                               line_starts_of(content), names, triples,
+                               [(i.module, i.names, i.alias, i.line) for i in reader.imports(info.file_id)])
+            assert stored == unpackb(packb(derived.to_record())), info.path
+    assert any(stored[4] for info in infos if (stored := _facts(indexed, info.file_id)))  # some calls
+
+
+def _facts(ws: Workspace, file_id: int) -> list[Any] | None:
+    with ws.store.read() as reader:
+        return reader.raw_facts(file_id)
+
+
+def test_an_interrupted_sync_resumes_where_it_stopped(indexed: Workspace, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(graph_store, "SYNC_BATCH", 2)  # 12 files: six transactions of facts
+    complete = GraphStore.for_workspace(indexed)
+    sync(indexed)  # facts (from the index run) and every edge
+    second = GraphStore(tmp_path / "second-graph")
+    seen: list[tuple[str, int]] = []
+
+    def stop_after_two_batches(phase: str, done: int, total: int) -> None:
+        seen.append((phase, done))
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # what Ctrl-C (or a kill between transactions) leaves
+
+    with pytest.raises(KeyboardInterrupt):
+        second.sync(indexed, stop_after_two_batches)
+    assert len(second.paths()) == 4 and not second.is_current(indexed)
+    resumed: list[tuple[str, int]] = []
+    summary = second.sync(indexed, lambda phase, done, total: resumed.append((phase, done)))
+    assert summary.added == len(indexed.files()) - 4  # the four files already in were not redone
+    assert resumed[-1][0] == "graph edges" and second.is_current(indexed)
+    assert _tables(second) == _tables(complete)
+    second.env.close()
