@@ -25,9 +25,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Self
 
 from .backend import Kernel, KernelBackend, LocalBackend
@@ -195,6 +196,63 @@ class ExecutionService:
                 if isinstance(event, ExecutionResult) and session_id is not None:
                     event = dataclasses.replace(event, session_id=session_id)
                 yield event
+
+    async def stream_file(
+        self,
+        path: str | os.PathLike[str],
+        args: Sequence[str] = (),
+        *,
+        language: str | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        writable: bool = False,
+        stdin: int | bytes | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Run the file ``path`` as its language's own runner would (``python FILE ARGS``, ``node FILE``,
+        ``java FILE``, ``g++ FILE && ./a.out``; see ``program_run``), in the sandbox, in ``cwd`` (default:
+        the file's folder), with the file's folder and ``cwd`` mounted (read-write with ``writable``).
+
+        ``stdin``: a descriptor the program inherits, bytes it reads, or None (end-of-file). Yields output
+        as it arrives, then the ``ExecutionResult`` (exit code = the program's; ``errors`` located in the
+        user's files). Raises UnknownLanguageError / UnknownFileTypeError (an extension no language
+        runs), ToolchainMissingError, SandboxUnavailableError, NotFoundError (no such file) and
+        KernelError (a backend that cannot run files: a remote gateway).
+        """
+        from nexus.engine.errors import NotFoundError
+
+        from .program_run import FileRun, absolute
+
+        self._check_open()
+        self._check_isolation()
+        seconds = self.settings.timeout_seconds if timeout is None else timeout
+        if seconds <= 0:
+            raise ValueError("timeout must be positive")
+        target = absolute(path)
+        if not target.is_file():
+            raise NotFoundError(f"{path}: no such file")
+        folder = absolute(cwd) if cwd is not None else None
+        if folder is not None and not folder.is_dir():
+            raise NotFoundError(f"{cwd}: no such folder")
+        runner = getattr(self.backend, "stream_file", None)
+        if runner is None:
+            raise KernelError(f"the {self.backend.name} backend cannot run files (kernels on a remote gateway "
+                              "do not see this machine's files): run the code (-c) instead")
+        run = FileRun(target, tuple(args), folder, language, writable, stdin)
+        events = runner(run, timeout=seconds, output_limits=self.settings.output_limits)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
+
+    async def run_file(self, path: str | os.PathLike[str], args: Sequence[str] = (), **options: Any) -> ExecutionResult:
+        """``stream_file`` collected: the ``ExecutionResult`` (same arguments and errors)."""
+        result: ExecutionResult | None = None
+        async for event in self.stream_file(path, args, **options):
+            if isinstance(event, ExecutionResult):
+                result = event
+        assert result is not None
+        return result
 
     @contextlib.asynccontextmanager
     async def _acquire(
