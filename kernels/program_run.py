@@ -72,8 +72,9 @@ async def stream_program(
     backend.check(language)
     cwd = run.cwd or run.path.parent
     if backend.user is not None:
+        mounted = [str(run.path.parent), str(cwd), *([str(backend.workspace)] if backend.workspace else [])]
         for folder in (run.path.parent, cwd):
-            _check_reachable(folder, backend.user)
+            _check_reachable(folder, backend.user, mounted, backend.hidden)
     paths = KernelPaths(backend.base / f"run-{uuid.uuid4().hex[:12]}")
     paths.make()
     process: asyncio.subprocess.Process | None = None
@@ -128,18 +129,27 @@ async def stream_program(
         await asyncio.shield(_cleanup(backend, paths, process))
 
 
-def _check_reachable(folder: Path, user: tuple[int, int]) -> None:
-    """Refuse, with what to do, a folder the sandbox user cannot enter (bwrap would fail obscurely)."""
-    info = folder.stat()
-    if info.st_uid == user[0]:
-        allowed = info.st_mode & 0o100
-    elif info.st_gid == user[1]:
-        allowed = info.st_mode & 0o010
-    else:
-        allowed = info.st_mode & 0o001
-    if not allowed:
-        raise WorkspaceError(f"{folder} is closed to uid {user[0]}, which programs run as in the sandbox: make "
-                             f"it reachable (chmod o+rx {folder}) or set kernels.sandbox_uid to its owner")
+def _check_reachable(folder: Path, user: tuple[int, int], mounted: list[str], hidden: tuple[str, ...]) -> None:
+    """Refuse, saying what to do, a folder the sandbox user could not enter (bwrap fails obscurely).
+
+    Inside the sandbox a folder's ancestors are the real ones (that user needs search permission on
+    them) unless a hidden folder's tmpfs replaces them outside every mount.
+    """
+    for place in [folder, *folder.parents]:
+        text = str(place)
+        if sandbox._under(text, hidden) and not sandbox._under(text, mounted):
+            continue
+        info = place.stat()
+        if info.st_uid == user[0]:
+            allowed = info.st_mode & 0o100
+        elif info.st_gid == user[1]:
+            allowed = info.st_mode & 0o010
+        else:
+            allowed = info.st_mode & 0o001
+        if not allowed:
+            raise WorkspaceError(
+                f"{place} is closed to uid {user[0]}, which programs run as in the sandbox, so {folder} cannot "
+                f"be entered: make it reachable (chmod o+x {place}) or set kernels.sandbox_uid to its owner")
 
 
 def _prefix(

@@ -41,6 +41,10 @@ JAVAC_FLAGS = ("-J-Xmx256m", "-J-XX:CompressedClassSpaceSize=64m", "-J-XX:Reserv
                "-encoding", "UTF-8", "-g", "-implicit:class", "-Xlint:none")
 
 
+# claimed by a language but not programs: headers, stubs, ES modules (the TypeScript hook loads CommonJS)
+NOT_PROGRAMS = frozenset({".h", ".hh", ".hpp", ".hxx", ".h++", ".pyi", ".mts"})
+
+
 class UnknownFileTypeError(UnknownLanguageError):
     """A file whose extension no runnable language claims, run without ``--lang``."""
 
@@ -64,7 +68,7 @@ class ProgramPlan:
 
 def runnable_suffixes() -> list[str]:
     """Every extension a file run knows, from the language registry (each language names its kernel)."""
-    return sorted({s for lang in registry.LANGUAGES if lang.kernel in LANGUAGES for s in lang.suffixes})
+    return sorted({s for lang in registry.LANGUAGES if lang.kernel in LANGUAGES for s in lang.suffixes} - NOT_PROGRAMS)
 
 
 def language_of(path: Path, language: str | None) -> str:
@@ -78,7 +82,7 @@ def language_of(path: Path, language: str | None) -> str:
             raise UnknownLanguageError(language, list(LANGUAGES))
         return found.name
     lang = registry.for_path(path)
-    if lang is None or lang.kernel not in LANGUAGES:
+    if lang is None or lang.kernel not in LANGUAGES or path.suffix.lower() in NOT_PROGRAMS:
         raise UnknownFileTypeError(path, runnable_suffixes())
     return lang.kernel
 
