@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import click
@@ -118,12 +119,13 @@ def _stdin() -> int | None:
 
 
 async def _run(settings: object, request: _Request) -> int:
-    from nexus.kernels import Error, ExecutionResult, ExecutionService, Rich, Stream
+    from nexus.kernels import Error, ExecutionResult, ExecutionService, Rich, Stream, StreamEvent
     from nexus.kernels.results import strip_ansi
 
     as_json = request.as_json
     async with ExecutionService(settings) as service:  # type: ignore[arg-type]
         result: ExecutionResult | None = None
+        events: AsyncIterator[StreamEvent]
         if request.file is not None:
             events = service.stream_file(request.file, request.args, language=request.language, cwd=request.cwd,
                                          writable=request.writable, stdin=_stdin(), timeout=request.timeout)

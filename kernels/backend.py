@@ -16,7 +16,7 @@ import shutil
 import signal
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -236,7 +236,7 @@ class LocalBackend:
 
     def stream_file(
         self, run: FileRun, *, timeout: float, output_limits: OutputLimits
-    ) -> AsyncIterator[OutputItem | ExecutionResult]:
+    ) -> AsyncGenerator[OutputItem | ExecutionResult, None]:
         """Run a file as its language's runner would, in the sandbox (``program_run``)."""
         return stream_program(self, run, timeout=timeout, output_limits=output_limits)
 

@@ -29,7 +29,7 @@ import shutil
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,7 +65,7 @@ class FileRun:
 
 async def stream_program(
     backend: LocalBackend, run: FileRun, *, timeout: float, output_limits: OutputLimits
-) -> AsyncIterator[OutputItem | ExecutionResult]:
+) -> AsyncGenerator[OutputItem | ExecutionResult, None]:
     """Yield each output chunk as it arrives, then the ``ExecutionResult``; closing the iterator early
     kills the program. Raises UnknownLanguageError / UnknownFileTypeError / ToolchainMissingError."""
     language = programs.language_of(run.path, run.language)

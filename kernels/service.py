@@ -28,7 +28,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, Self
 
 from .backend import Kernel, KernelBackend, LocalBackend
@@ -207,7 +207,7 @@ class ExecutionService:
         writable: bool = False,
         stdin: int | bytes | None = None,
         timeout: float | None = None,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Run the file ``path`` as its language's own runner would (``python FILE ARGS``, ``node FILE``,
         ``java FILE``, ``g++ FILE && ./a.out``; see ``program_run``), in the sandbox, in ``cwd`` (default:
         the file's folder), with the file's folder and ``cwd`` mounted (read-write with ``writable``).
