@@ -27,7 +27,7 @@ from .cgroups import CgroupLayout
 from .errors import KernelStartError, UnknownLanguageError
 from .execution import KernelClientLike, KernelManagerLike
 from .languages import LANGUAGES, NexusKernelSpecManager, require, resolve
-from .program_run import FileRun, stream_program
+from .program_run import FileRun, probe, stream_program
 from .results import EXIT_KILLED, ExecutionResult, OutputItem
 from .sandbox import Isolation, KernelPaths
 from .settings import KernelSettings, Limits, OutputLimits
@@ -239,6 +239,10 @@ class LocalBackend:
     ) -> AsyncGenerator[OutputItem | ExecutionResult, None]:
         """Run a file as its language's runner would, in the sandbox (``program_run``)."""
         return stream_program(self, run, timeout=timeout, output_limits=output_limits)
+
+    async def probe(self, language: str) -> str | None:
+        """None when ``language`` runs inside this backend's sandbox, else what fails there."""
+        return await probe(self, language)
 
     def isolation(self) -> Isolation:
         return self._isolation

@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncGenerator, Sequence
@@ -153,7 +154,8 @@ def _check_reachable(folder: Path, user: tuple[int, int], mounted: list[str], hi
 
 
 def _prefix(
-    backend: LocalBackend, language: str, program: programs.ProgramPlan, paths: KernelPaths, run: FileRun, cwd: Path
+    backend: LocalBackend, language: str, program: programs.ProgramPlan, paths: KernelPaths, run: FileRun, cwd: Path,
+    mounts: list[Path] | None = None,
 ) -> list[str]:
     from .backend import runtime_needs
     from .languages import LANGUAGES
@@ -174,7 +176,8 @@ def _prefix(
         hidden=backend.hidden,
         cpus=backend.limits.cpus,
     )
-    mounts = [program.source_root, cwd]
+    if mounts is None:
+        mounts = [program.source_root, cwd]
     return sandbox.launch_prefix(plan, paths, backend.workspace, run.writable, mounts=mounts, cwd=cwd,
                                  log_output=False)
 
@@ -255,6 +258,46 @@ async def _cleanup(backend: LocalBackend, paths: KernelPaths, process: asyncio.s
             await asyncio.wait_for(process.wait(), 5)
     await asyncio.to_thread(shutil.rmtree, paths.root, True)
     await asyncio.to_thread(shutil.rmtree, paths.root.with_name(paths.root.name + "-mnt"), True)
+
+
+def _probe_argv(language: str) -> list[str]:
+    """A command that succeeds inside the sandbox only when ``language`` can run there."""
+    node = shutil.which("node") or "node"
+    return {
+        "python": [sys.executable, "-c", "import ipykernel"],
+        "javascript": [node, "-e", ""],
+        "typescript": [node, "-e", "const p = process.env.NEXUS_TYPESCRIPT || 'typescript'; try { require(p) } "
+                       "catch (e) { console.error(`the typescript package ${p} cannot be loaded there: ` + "
+                       "String(e.message).split('\\n')[0]); process.exit(1) }"],
+        "java": ["/bin/sh", "-c", "java -Xshare:auto -Xmx64m -version && javac -J-Xmx64m -version"],
+        "cpp": [shutil.which("g++") or "g++", "--version"],
+    }[language]
+
+
+async def probe(backend: LocalBackend, language: str, timeout: float = 60.0) -> str | None:
+    """Whether ``language`` runs inside this backend's sandbox: None when it does, else what failed there
+    (a toolchain found outside but hidden or unreadable inside, say)."""
+    paths = KernelPaths(backend.base / f"probe-{uuid.uuid4().hex[:12]}")
+    paths.make()
+    process: asyncio.subprocess.Process | None = None
+    try:
+        program = programs.ProgramPlan(language, tuple(_probe_argv(language)), paths.work)
+        run = FileRun(paths.work / "probe")
+        prefix = await asyncio.to_thread(_prefix, backend, language, program, paths, run, paths.work, [])
+        process = await asyncio.create_subprocess_exec(
+            *prefix, *program.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT)
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), timeout)
+        except TimeoutError:
+            return f"its toolchain did not answer within {timeout:g} s inside the sandbox"
+        if process.returncode == 0:
+            return None
+        text = output.decode("utf-8", "replace").strip()
+        tail = "; ".join(line.strip() for line in text.splitlines()[:3] if line.strip())
+        return f"found here, but it fails inside the sandbox (status {process.returncode}): {tail or 'no output'}"
+    finally:
+        await asyncio.shield(_cleanup(backend, paths, process))
 
 
 def absolute(path: str | os.PathLike[str], base: Path | None = None) -> Path:

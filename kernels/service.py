@@ -35,7 +35,7 @@ from .backend import Kernel, KernelBackend, LocalBackend
 from .debug.registry import SessionRegistry
 from .errors import KernelError, NoSuchSessionError, SandboxUnavailableError
 from .execution import run_code, stream_code
-from .languages import LANGUAGES
+from .languages import LANGUAGES, Language
 from .results import ExecutionResult, OutputItem
 from .settings import KernelSettings
 
@@ -444,12 +444,16 @@ class ExecutionService:
         await self.backend.close()
 
     async def languages(self) -> list[LanguageStatus]:
-        """Each built-in language and whether it can run here (``nexus kernels list``)."""
-        out = []
-        for lang in LANGUAGES.values():
+        """Each built-in language and whether it can run here (``nexus kernels list``): its toolchain is
+        found, and (local backend) a probe of it succeeds inside the sandbox, as the sandbox user."""
+        async def status(lang: Language) -> LanguageStatus:
             missing = await asyncio.to_thread(lang.missing)
-            out.append(LanguageStatus(lang.name, lang.display_name, missing is None, missing or "ready"))
-        return out
+            probe = getattr(self.backend, "probe", None)
+            if missing is None and probe is not None:  # found here: does it run where runs run?
+                missing = await probe(lang.name)
+            return LanguageStatus(lang.name, lang.display_name, missing is None, missing or "ready")
+
+        return list(await asyncio.gather(*(status(lang) for lang in LANGUAGES.values())))
 
 
 def warn_if_unsandboxed(settings: KernelSettings) -> bool:

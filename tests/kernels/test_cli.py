@@ -115,6 +115,34 @@ def test_kernels_list_shows_languages_and_sandbox(tmp_path: Path) -> None:
     assert set(data["sandbox"]) == {"isolation", "cgroups", "rlimits"}
 
 
+def test_kernels_list_probes_inside_the_sandbox_and_says_why_not(tmp_path: Path) -> None:
+    """A compiler the service can see but the sandbox user cannot (a 0700 folder) is not "ready"."""
+    import os
+    import uuid
+
+    from nexus.kernels import KernelSettings
+    from nexus.kernels.javascript.runtime import find_typescript
+    from nexus.kernels.sandbox import isolation
+
+    found = find_typescript()
+    if found is None or shutil.which("node") is None or os.geteuid() != 0 or not isolation(KernelSettings()).available:
+        pytest.skip("needs node, the typescript package, root and the sandbox")
+    closed = Path("/var/tmp") / f"nexus-closed-{uuid.uuid4().hex}"
+    closed.mkdir(mode=0o700)
+    try:
+        shutil.copytree(found, closed / "typescript")
+        env = {**os.environ, "NEXUS_TYPESCRIPT": str(closed / "typescript")}
+        done = subprocess.run([sys.executable, "-m", "nexus.cli", "kernels", "list", "--json"], env=env,
+                              capture_output=True, text=True, cwd=tmp_path, check=False, timeout=180)
+        rows = {row["language"]: row for row in json.loads(done.stdout)["languages"]}
+        assert rows["typescript"]["ready"] is False
+        assert "fails inside the sandbox" in rows["typescript"]["detail"]
+        assert str(closed / "typescript") in rows["typescript"]["detail"]
+        assert rows["python"]["ready"] is True and rows["javascript"]["ready"] is True
+    finally:
+        shutil.rmtree(closed)
+
+
 async def test_kernels_install_writes_specs_that_jupyter_can_start(tmp_path: Path) -> None:
     import os
 
