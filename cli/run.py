@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -118,6 +119,36 @@ def _stdin() -> int | None:
         return None
 
 
+async def _read_line(prompt: str, password: bool) -> str | None:
+    """A line of this command's stdin for a snippet's ``input()`` (Jupyter's input_request); None at EOF.
+
+    Read in a daemon thread: a run that ends while the user has not typed must not keep the command
+    waiting for a line nobody needs."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str | None] = loop.create_future()
+
+    def read() -> None:
+        try:
+            if password and sys.stdin.isatty():
+                import getpass
+
+                line: str | None = getpass.getpass(prompt)
+            else:
+                if prompt:
+                    sys.stdout.write(prompt)
+                    sys.stdout.flush()
+                text = sys.stdin.readline()
+                line = text.removesuffix("\n") if text else None
+        except (OSError, ValueError, EOFError):
+            line = None
+        loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(line))
+
+    if sys.stdin is None or sys.stdin.closed:
+        return None
+    threading.Thread(target=read, name="nexus-run-stdin", daemon=True).start()
+    return await answer
+
+
 async def _run(settings: object, request: _Request) -> int:
     from nexus.kernels import Error, ExecutionResult, ExecutionService, Rich, Stream, StreamEvent
     from nexus.kernels.results import strip_ansi
@@ -130,7 +161,8 @@ async def _run(settings: object, request: _Request) -> int:
             events = service.stream_file(request.file, request.args, language=request.language, cwd=request.cwd,
                                          writable=request.writable, stdin=_stdin(), timeout=request.timeout)
         else:
-            events = service.stream(request.code, request.language or "python", timeout=request.timeout)
+            events = service.stream(request.code, request.language or "python", timeout=request.timeout,
+                                    stdin=_read_line)
         async for event in events:
             if isinstance(event, ExecutionResult):
                 result = event

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import queue
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from .errors import KernelError
@@ -40,6 +40,10 @@ from .settings import Limits, OutputLimits
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0  # silence after which the kernel's liveness is checked
+EOF_REPLY = "\x04"  # what ipykernel's input() turns into EOFError
+
+StdinReader = Callable[[str, bool], Awaitable[str | None]]
+"""(prompt, password) -> the line the code reads (without its newline), or None at end-of-file."""
 
 
 class KernelClientLike(Protocol):
@@ -137,14 +141,18 @@ async def run_code(
     interrupt_grace: float = 3.0,
     limits: Limits | None = None,
     on_output: Callable[[OutputItem], None] | None = None,
+    stdin: StdinReader | None = None,
 ) -> ExecutionResult:
     """Execute ``code`` and return its result; ``on_output`` sees each kept item as it arrives.
+
+    What the code reads (``input()``: Jupyter's ``input_request``) comes from ``stdin``; without it, or
+    once it returns None, reading gets end-of-file: code waiting for input never hangs the run.
 
     Never raises for faults of the code (errors, timeouts, limits, a kernel that dies): those are the
     result. Raises KernelError only when the kernel cannot be reached at all, and CancelledError after
     interrupting the kernel when the calling task is cancelled.
     """
-    run = _Run(kernel, output_limits or OutputLimits(), interrupt_grace, limits, on_output)
+    run = _Run(kernel, output_limits or OutputLimits(), interrupt_grace, limits, on_output, stdin)
     return await run.execute(code, timeout)
 
 
@@ -156,6 +164,7 @@ async def stream_code(
     output_limits: OutputLimits | None = None,
     interrupt_grace: float = 3.0,
     limits: Limits | None = None,
+    stdin: StdinReader | None = None,
 ) -> AsyncIterator[OutputItem | ExecutionResult]:
     """Yield output items as they arrive, then the ``ExecutionResult``; closing early interrupts the run."""
     items: asyncio.Queue[OutputItem | None] = asyncio.Queue()
@@ -168,6 +177,7 @@ async def stream_code(
             interrupt_grace=interrupt_grace,
             limits=limits,
             on_output=items.put_nowait,
+            stdin=stdin,
         )
     )
     task.add_done_callback(lambda _: items.put_nowait(None))
@@ -189,8 +199,10 @@ class _Run:
         grace: float,
         limits: Limits | None,
         on_output: Callable[[OutputItem], None] | None,
+        stdin: StdinReader | None = None,
     ) -> None:
         self.kernel = kernel
+        self.stdin = stdin
         self.collector = OutputCollector(output_limits)
         self.grace = grace
         self.limits = limits
@@ -214,17 +226,22 @@ class _Run:
     async def execute(self, code: str, timeout: float) -> ExecutionResult:
         start = time.monotonic()
         await self.kernel.prepare()
+        client = self.kernel.client
+        answers = hasattr(client, "get_stdin_msg") and hasattr(client, "input")
         try:
-            self.msg_id = self.kernel.client.execute(
-                code, store_history=True, allow_stdin=False, stop_on_error=False
-            )
+            self.msg_id = client.execute(code, store_history=True, allow_stdin=answers, stop_on_error=False)
         except Exception as exc:  # a closed socket or a gone gateway: the kernel cannot be reached
             raise KernelError(f"cannot send code to the {self.kernel.language} kernel: {exc}") from exc
+        answering = asyncio.ensure_future(self._answer_input()) if answers else None
         try:
             finished = await self._collect(start + timeout)
         except asyncio.CancelledError:
             await asyncio.shield(self._stop_after_cancel())
             raise
+        finally:
+            if answering is not None:
+                answering.cancel()
+                await asyncio.gather(answering, return_exceptions=True)
         if finished is None:  # the kernel died
             reason, exit_code = await self.kernel.death_reason()
             self._add(Error("KernelDied", f"{reason}; the kernel was restarted and its state was lost", ()))
@@ -243,6 +260,23 @@ class _Run:
             return self._result(EXIT_KILLED, start, limit)
         failed = self.reply_status in ("error", "aborted") or self.collector_error() is not None
         return self._result(EXIT_ERROR if failed else EXIT_OK, start, "")
+
+    async def _answer_input(self) -> None:
+        """Answer the kernel's ``input_request`` messages for this execution, from ``stdin`` or with EOF."""
+        client: Any = self.kernel.client
+        at_end = self.stdin is None
+        while True:
+            msg = await client.get_stdin_msg(timeout=None)
+            if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
+                continue
+            if msg.get("header", {}).get("msg_type") != "input_request":
+                continue
+            content = msg.get("content", {})
+            line = None
+            if not at_end and self.stdin is not None:
+                line = await self.stdin(str(content.get("prompt", "")), bool(content.get("password", False)))
+                at_end = line is None
+            client.input(EOF_REPLY if line is None else line)
 
     def collector_error(self) -> Error | None:
         return next((i for i in reversed(self.collector.items()) if isinstance(i, Error)), None)

@@ -34,7 +34,7 @@ from typing import Any, Self
 from .backend import Kernel, KernelBackend, LocalBackend
 from .debug.registry import SessionRegistry
 from .errors import KernelError, NoSuchSessionError, SandboxUnavailableError
-from .execution import run_code, stream_code
+from .execution import StdinReader, run_code, stream_code
 from .languages import LANGUAGES, Language
 from .results import ExecutionResult, OutputItem
 from .settings import KernelSettings
@@ -151,8 +151,11 @@ class ExecutionService:
         session_id: str | None = None,
         timeout: float | None = None,
         writable: bool = False,
+        stdin: StdinReader | None = None,
     ) -> ExecutionResult:
         """Run ``code``; with ``session_id`` in that session's kernel (created on first use).
+
+        ``stdin`` answers what the code reads (``input()``); without it reading gets end-of-file.
 
         ``writable``: the workspace is mounted read-write for this run (a one-shot run then gets a fresh
         kernel rather than a pooled, read-only one; a session keeps what its first use asked for).
@@ -168,6 +171,7 @@ class ExecutionService:
                 output_limits=self.settings.output_limits,
                 interrupt_grace=self.settings.interrupt_grace_seconds,
                 limits=getattr(kernel, "limits", None),
+                stdin=stdin,
             )
         return dataclasses.replace(result, session_id=session_id) if session_id is not None else result
 
@@ -179,9 +183,10 @@ class ExecutionService:
         session_id: str | None = None,
         timeout: float | None = None,
         writable: bool = False,
+        stdin: StdinReader | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """Yield each output item as it arrives, then the ``ExecutionResult``; same errors and
-        ``writable`` as ``execute``. Closing the iterator early (``aclose()``, or a cancelled consumer)
+        """Yield each output item as it arrives, then the ``ExecutionResult``; same errors,
+        ``writable`` and ``stdin`` as ``execute``. Closing the iterator early (``aclose()``, or a cancelled consumer)
         interrupts the run.
         """
         async with self._acquire(language, session_id, timeout, writable) as (kernel, seconds):
@@ -192,6 +197,7 @@ class ExecutionService:
                 output_limits=self.settings.output_limits,
                 interrupt_grace=self.settings.interrupt_grace_seconds,
                 limits=getattr(kernel, "limits", None),
+                stdin=stdin,
             ):
                 if isinstance(event, ExecutionResult) and session_id is not None:
                     event = dataclasses.replace(event, session_id=session_id)

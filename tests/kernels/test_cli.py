@@ -31,6 +31,13 @@ def test_run_code_prints_output_and_exits_with_exit_code(tmp_path: Path) -> None
     assert failed.returncode == 1 and "ValueError: nope" in failed.stderr
 
 
+def test_run_code_reads_this_commands_stdin(tmp_path: Path) -> None:
+    code = "print('hi', input('name? '))\ntry:\n    input()\nexcept EOFError:\n    print('eof')\n"
+    done = subprocess.run([sys.executable, "-m", "nexus.cli", "run", "-c", code], input="Ada\n",
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert (done.returncode, done.stdout) == (0, "name? hi Ada\neof\n"), done.stderr
+
+
 def test_run_json_prints_the_reply_object(tmp_path: Path) -> None:
     done = nexus(
         "run", "--json", "--timeout", "1", "-c", "print('x', flush=True)\nwhile True: pass", cwd=tmp_path

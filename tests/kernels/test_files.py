@@ -20,6 +20,14 @@ from ..support.programs import CASES, TOOLS, line_of, snapshot, write
 from .conftest import need
 
 
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """A folder the sandbox user (nobody) may enter, as a user's project is: pytest's own is mode 0700."""
+    folder = tmp_path / "w"
+    folder.mkdir(mode=0o755)
+    return folder
+
+
 @pytest.mark.parametrize("language", list(CASES))
 async def test_a_program_runs_like_its_own_runner(service: ExecutionService, tmp_path: Path, language: str) -> None:
     need(*TOOLS[language])

@@ -143,14 +143,6 @@ CASES = {
 }
 
 
-@pytest.fixture
-def tmp_path(tmp_path: Path) -> Path:
-    """A folder the sandbox user (nobody) may enter, as a user's project is: pytest's own is mode 0700."""
-    folder = tmp_path / "w"
-    folder.mkdir(mode=0o755)
-    return folder
-
-
 def write(folder: Path, files: dict[str, str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
