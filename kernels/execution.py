@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0  # silence after which the kernel's liveness is checked
 EOF_REPLY = "\x04"  # what ipykernel's input() turns into EOFError
+STDIN_POLL_SECONDS = 0.05  # IOPub silence after which pending input requests are answered
 
 StdinReader = Callable[[str, bool], Awaitable[str | None]]
 """(prompt, password) -> the line the code reads (without its newline), or None at end-of-file."""
@@ -203,6 +204,8 @@ class _Run:
     ) -> None:
         self.kernel = kernel
         self.stdin = stdin
+        self.stdin_ended = stdin is None
+        self.answers = False  # the client can answer input requests (jupyter_client's can)
         self.collector = OutputCollector(output_limits)
         self.grace = grace
         self.limits = limits
@@ -227,21 +230,16 @@ class _Run:
         start = time.monotonic()
         await self.kernel.prepare()
         client = self.kernel.client
-        answers = hasattr(client, "get_stdin_msg") and hasattr(client, "input")
+        self.answers = hasattr(client, "get_stdin_msg") and hasattr(client, "input")
         try:
-            self.msg_id = client.execute(code, store_history=True, allow_stdin=answers, stop_on_error=False)
+            self.msg_id = client.execute(code, store_history=True, allow_stdin=self.answers, stop_on_error=False)
         except Exception as exc:  # a closed socket or a gone gateway: the kernel cannot be reached
             raise KernelError(f"cannot send code to the {self.kernel.language} kernel: {exc}") from exc
-        answering = asyncio.ensure_future(self._answer_input()) if answers else None
         try:
             finished = await self._collect(start + timeout)
         except asyncio.CancelledError:
             await asyncio.shield(self._stop_after_cancel())
             raise
-        finally:
-            if answering is not None:
-                answering.cancel()
-                await asyncio.gather(answering, return_exceptions=True)
         if finished is None:  # the kernel died
             reason, exit_code = await self.kernel.death_reason()
             self._add(Error("KernelDied", f"{reason}; the kernel was restarted and its state was lost", ()))
@@ -261,22 +259,28 @@ class _Run:
         failed = self.reply_status in ("error", "aborted") or self.collector_error() is not None
         return self._result(EXIT_ERROR if failed else EXIT_OK, start, "")
 
-    async def _answer_input(self) -> None:
-        """Answer the kernel's ``input_request`` messages for this execution, from ``stdin`` or with EOF."""
+    async def _answer_input(self) -> bool:
+        """Answer this execution's pending ``input_request`` messages, from ``stdin`` or with EOF; whether
+        there was one. Called when IOPub goes quiet (code reading input is silent), so a run that reads
+        nothing pays no stdin round trip."""
         client: Any = self.kernel.client
-        at_end = self.stdin is None
+        answered = False
         while True:
-            msg = await client.get_stdin_msg(timeout=None)
+            try:
+                msg = await client.get_stdin_msg(timeout=0)
+            except queue.Empty:
+                return answered
             if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
                 continue
             if msg.get("header", {}).get("msg_type") != "input_request":
                 continue
             content = msg.get("content", {})
             line = None
-            if not at_end and self.stdin is not None:
+            if not self.stdin_ended and self.stdin is not None:
                 line = await self.stdin(str(content.get("prompt", "")), bool(content.get("password", False)))
-                at_end = line is None
+                self.stdin_ended = line is None
             client.input(EOF_REPLY if line is None else line)
+            answered = True
 
     def collector_error(self) -> Error | None:
         return next((i for i in reversed(self.collector.items()) if isinstance(i, Error)), None)
@@ -295,6 +299,7 @@ class _Run:
     async def _collect(self, deadline: float) -> bool | None:
         """Read until our request is idle and replied: True done, False deadline passed, None dead."""
         client = self.kernel.client
+        quiet = 0.0  # seconds IOPub has been silent: past POLL_SECONDS, is the kernel still alive?
         while not (self.got_idle and self.got_reply):
             now = time.monotonic()
             remaining = deadline + self._paused(now) - now
@@ -305,13 +310,22 @@ class _Run:
                 if not replied and not await self.kernel.manager.is_alive():
                     return None
                 continue
+            wait = min(remaining, STDIN_POLL_SECONDS if self.answers else POLL_SECONDS)
             try:
-                msg = await client.get_iopub_msg(timeout=min(remaining, POLL_SECONDS))
+                msg = await client.get_iopub_msg(timeout=wait)
             except queue.Empty:
+                quiet += wait
+                if self.answers and await self._answer_input():
+                    quiet = 0.0
+                    continue
+                if quiet < POLL_SECONDS and self.answers:
+                    continue
+                quiet = 0.0
                 if not await self.kernel.manager.is_alive():
                     return None
                 await self._read_reply(0)
                 continue
+            quiet = 0.0
             self._on_iopub(msg)
         return True
 

@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nexus.engine.errors import WorkspaceError
 
@@ -79,6 +79,7 @@ async def stream_program(
     paths = KernelPaths(backend.base / f"run-{uuid.uuid4().hex[:12]}")
     paths.make()
     process: asyncio.subprocess.Process | None = None
+    tasks: list[asyncio.Future[Any]] = []
     try:
         program = await asyncio.to_thread(
             programs.plan, language, run.path, run.args, paths.work, backend.limits.memory_mb
@@ -102,6 +103,7 @@ async def stream_program(
         queue: asyncio.Queue[OutputItem | None] = asyncio.Queue()
         pumps = [asyncio.ensure_future(_pump(process, name, collector, queue)) for name in ("stdout", "stderr")]
         waiter = asyncio.ensure_future(_wait(process, pumps, queue, start + timeout))
+        tasks += [*pumps, waiter, *([feeder] if feeder is not None else [])]
         while (item := await queue.get()) is not None:
             yield item
         status = await waiter
@@ -128,6 +130,9 @@ async def stream_program(
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
         await asyncio.shield(_cleanup(backend, paths, process))
+        for task in tasks:  # a consumer that left early: nothing may outlive the run
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _check_reachable(folder: Path, user: tuple[int, int], mounted: list[str], hidden: tuple[str, ...]) -> None:

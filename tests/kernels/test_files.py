@@ -163,3 +163,16 @@ async def test_an_unknown_extension_is_an_error_naming_the_known_ones(
     assert result.output == "not python\n"
     with pytest.raises(UnknownLanguageError):
         await service.run_file(notes, language="cobol")
+
+
+async def test_leaving_a_run_early_stops_the_program(service: ExecutionService, tmp_path: Path) -> None:
+    import psutil
+
+    script = tmp_path / "long_running.py"
+    script.write_text("import time\nprint('go', flush=True)\ntime.sleep(600)\n")
+    events = service.stream_file(script, timeout=60)
+    first = await events.__anext__()
+    assert first.text == "go\n"  # type: ignore[union-attr]
+    await events.aclose()
+    left = [p for p in psutil.process_iter(["cmdline"]) if str(script) in " ".join(p.info["cmdline"] or ())]
+    assert left == []
