@@ -172,7 +172,7 @@ async def test_leaving_a_run_early_stops_the_program(service: ExecutionService, 
     script.write_text("import time\nprint('go', flush=True)\ntime.sleep(600)\n")
     events = service.stream_file(script, timeout=60)
     first = await events.__anext__()
-    assert first.text == "go\n"  # type: ignore[union-attr]
+    assert first.text.startswith("go")  # type: ignore[union-attr]
     await events.aclose()
     left = [p for p in psutil.process_iter(["cmdline"]) if str(script) in " ".join(p.info["cmdline"] or ())]
     assert left == []
