@@ -9,6 +9,9 @@ What each timer covers:
 - one-shot, pool warm: ``ExecutionService.stream`` with no session, time to the first output item and to
   the result, with the language's pool refilled before each run (the pool is what makes this fast).
 - one-shot, cold: the same with no pool: a kernel start on the critical path.
+- file run: ``ExecutionService.run_file`` of a ``print(1)`` script (``python FILE`` as a new process in
+  the sandbox: launcher, bubblewrap, cgroups, the interpreter's start), call to result; next to the
+  reference ``python FILE`` as a plain subprocess, alternating.
 - 20 concurrent sessions on this machine's cores: start time for all, then rounds of ``print(1)`` in all 20
   at once: per-execution latency and executions per second.
 
@@ -20,8 +23,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -134,6 +139,29 @@ async def concurrent_sessions(
     return started, latencies, count * rounds / elapsed
 
 
+async def file_runs(service: ExecutionService, n: int) -> tuple[list[float], list[float]]:
+    folder = Path(tempfile.mkdtemp(prefix="nexus-bench-files-"))
+    folder.chmod(0o755)  # the sandbox user must enter it, as it enters a user's project
+    script = folder / "hello.py"
+    script.write_text("print(1)\n")
+    raw: list[float] = []
+    ours: list[float] = []
+    try:
+        for _ in range(n):
+            start = time.perf_counter()
+            process = await asyncio.create_subprocess_exec(sys.executable, str(script),
+                                                           stdout=asyncio.subprocess.PIPE)
+            await process.communicate()
+            raw.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            result = await service.run_file(script)
+            ours.append(time.perf_counter() - start)
+            assert result.output == "1\n", result.output
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return raw, ours
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=300, help="round trips per warm measurement")
@@ -145,6 +173,7 @@ async def main() -> None:
         raw, ours = await warm_round_trips(service, args.rounds)
         warm_first, warm_done = await one_shots(service, 20, warm=True)
         conc_start, conc_lat, throughput = await concurrent_sessions(service, 20, 10)
+        raw_files, file_times = await file_runs(service, 20)
     async with ExecutionService(KernelSettings(pool={}, cull_idle_seconds=0)) as cold_service:
         cold_first, cold_done = await one_shots(cold_service, 5, warm=False)
     ratio = statistics.median(ours) / statistics.median(raw)
@@ -154,6 +183,8 @@ async def main() -> None:
     print(f"one-shot, pool warm: result                           {stats(warm_done)}")
     print(f"one-shot, cold start: first output                    {stats(cold_first)}")
     print(f"one-shot, cold start: result                          {stats(cold_done)}")
+    print(f"reference: python FILE, plain subprocess               {stats(raw_files)}")
+    print(f"file run: python FILE in the sandbox (run_file)        {stats(file_times)}")
     print(f"20 sessions: start all concurrently                   {conc_start * 1000:7.0f} ms")
     print(
         f"20 sessions: print(1) in all at once, per execution   {stats(conc_lat)}   {throughput:.0f} exec/s"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -21,11 +22,14 @@ def kernels() -> None:
 def list_(as_json: bool) -> None:
     """Show which languages are ready to run and which sandbox layers are active."""
     from nexus.engine.config import load_settings
-    from nexus.kernels import ExecutionService, KernelSettings, kernel_settings
+    from nexus.kernels import ExecutionService, kernel_settings
     from nexus.kernels.sandbox import describe
 
+    settings = kernel_settings(load_settings(Path.cwd()))
+
     async def gather() -> list[dict[str, object]]:
-        service = ExecutionService(KernelSettings(pool={}))
+        # the settings a run uses: readiness is probed inside the same sandbox, as the same user
+        service = ExecutionService(dataclasses.replace(settings, pool={}))
         try:
             return [
                 {"language": s.name, "name": s.display_name, "ready": s.ready, "detail": s.detail}
@@ -35,7 +39,7 @@ def list_(as_json: bool) -> None:
             await service.close()
 
     rows = asyncio.run(gather())
-    sandbox = describe(kernel_settings(load_settings(Path.cwd())))
+    sandbox = describe(settings)
     if as_json:
         click.echo(json.dumps({"languages": rows, "sandbox": sandbox}, indent=2))
         return

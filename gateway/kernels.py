@@ -74,8 +74,13 @@ class KernelsHandle:
         session = f"{request.user}/{request.session_id}" if request.session_id is not None else None
         self._running += 1
         try:
-            async for event in service.stream(request.code, request.language or "python", session_id=session,
-                                              timeout=request.timeout):
+            if request.path is not None:  # a program of its own, the workspace read-only, stdin empty
+                events = service.stream_file(request.path, request.args, language=request.language,
+                                             cwd=request.cwd, timeout=request.timeout)
+            else:
+                events = service.stream(request.code, request.language or "python", session_id=session,
+                                        timeout=request.timeout)
+            async for event in events:
                 if isinstance(event, ExecutionResult) and session is not None:
                     event = dataclasses.replace(event, session_id=request.session_id)
                 yield event

@@ -151,6 +151,10 @@ class JupyterExecutor:
                     async for event in self._run(kernel, request.code, timeout):
                         yield event
                 return
+            if request.path is not None:
+                async for event in self._program(request, timeout):
+                    yield event
+                return
             if not self.gateway_mode:
                 async for event in self._sandboxed(request.language or "python", request.code, timeout):
                     yield event
@@ -191,6 +195,21 @@ class JupyterExecutor:
             aclose = getattr(events, "aclose", None)
             if aclose is not None:  # an early close interrupts the kernel
                 await aclose()
+
+    async def _program(self, request: ExecuteRequest, timeout: float) -> AsyncIterator[StreamEvent]:
+        """A workspace file run as its language's runner would, in the sandbox (read-only, no stdin)."""
+        if self.gateway_mode:
+            raise GatewayError(ErrorCode.UNAVAILABLE, "ide:execute: payload.path: kernels on a remote gateway "
+                               "cannot see this server's files; send the code instead")
+        assert request.path is not None
+        service = await self.service()
+        events = service.stream_file(request.path, request.args, language=request.language, cwd=request.cwd,
+                                     timeout=timeout)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
 
     async def _run(self, kernel: AttachedKernel, code: str, timeout: float) -> AsyncIterator[StreamEvent]:
         events = stream_code(kernel, code, timeout=timeout, output_limits=self.output_limits,

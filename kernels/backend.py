@@ -16,6 +16,7 @@ import shutil
 import signal
 import tempfile
 import uuid
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,9 +27,10 @@ from .cgroups import CgroupLayout
 from .errors import KernelStartError, UnknownLanguageError
 from .execution import KernelClientLike, KernelManagerLike
 from .languages import LANGUAGES, NexusKernelSpecManager, require, resolve
-from .results import EXIT_KILLED
+from .program_run import FileRun, probe, stream_program
+from .results import EXIT_KILLED, ExecutionResult, OutputItem
 from .sandbox import Isolation, KernelPaths
-from .settings import KernelSettings, Limits
+from .settings import KernelSettings, Limits, OutputLimits
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +229,21 @@ class LocalBackend:
         self.workspace = workspace.resolve() if workspace is not None else None
         self._hidden = tuple(sandbox.hidden_folders(self.settings, self.base)) if self.bwrap else ()
 
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """Folders kernels and file runs see as empty (homes, Nexus's config and cache, /tmp, ...)."""
+        return self._hidden
+
+    def stream_file(
+        self, run: FileRun, *, timeout: float, output_limits: OutputLimits
+    ) -> AsyncGenerator[OutputItem | ExecutionResult, None]:
+        """Run a file as its language's runner would, in the sandbox (``program_run``)."""
+        return stream_program(self, run, timeout=timeout, output_limits=output_limits)
+
+    async def probe(self, language: str) -> str | None:
+        """None when ``language`` runs inside this backend's sandbox, else what fails there."""
+        return await probe(self, language)
+
     def isolation(self) -> Isolation:
         return self._isolation
 
@@ -244,7 +261,7 @@ class LocalBackend:
         lang = resolve(name)
         paths = KernelPaths(self.base / uuid.uuid4().hex[:12])
         paths.make()
-        language_env, binds = await asyncio.to_thread(_runtime_needs, lang.name if lang else name)
+        language_env, binds = await asyncio.to_thread(runtime_needs, lang.name if lang else name)
         plan = sandbox.SandboxPlan(
             self.limits,
             headroom_mb=lang.headroom_mb if lang else 0,
@@ -289,8 +306,9 @@ class LocalBackend:
         return sandbox.describe(self.settings)
 
 
-def _runtime_needs(language: str) -> tuple[dict[str, str], list[str]]:
-    """Variables and folders a language's runtime needs inside the sandbox (found here, outside it)."""
+def runtime_needs(language: str, kernel: bool = True) -> tuple[dict[str, str], list[str]]:
+    """Variables and folders a language's runtime needs inside the sandbox (found here, outside it);
+    ``kernel``: for its kernel (the Java kernel also needs the compiled JShell runner), else a file run."""
     env: dict[str, str] = {}
     binds: list[str] = []
     if language in ("javascript", "typescript"):
@@ -304,7 +322,7 @@ def _runtime_needs(language: str) -> tuple[dict[str, str], list[str]]:
         if found is not None:
             env["NEXUS_TYPESCRIPT"] = str(found)
             binds.append(str(found))
-    if language == "java":
+    if language == "java" and kernel:
         from .java.kernel import runner_classes
 
         try:  # compiled here, outside the sandbox, where the user cache folder is writable
@@ -314,6 +332,7 @@ def _runtime_needs(language: str) -> tuple[dict[str, str], list[str]]:
         else:
             env["NEXUS_JAVA_RUNNER"] = str(folder)
             binds.append(str(folder))
+    if language == "java":
         java = shutil.which("java")
         if java is not None:
             binds.append(str(Path(os.path.realpath(java)).parents[1]))

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import queue
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 from .errors import KernelError
@@ -40,6 +40,11 @@ from .settings import Limits, OutputLimits
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0  # silence after which the kernel's liveness is checked
+EOF_REPLY = "\x04"  # what ipykernel's input() turns into EOFError
+STDIN_POLL_SECONDS = 0.05  # IOPub silence after which pending input requests are answered
+
+StdinReader = Callable[[str, bool], Awaitable[str | None]]
+"""(prompt, password) -> the line the code reads (without its newline), or None at end-of-file."""
 
 
 class KernelClientLike(Protocol):
@@ -137,14 +142,18 @@ async def run_code(
     interrupt_grace: float = 3.0,
     limits: Limits | None = None,
     on_output: Callable[[OutputItem], None] | None = None,
+    stdin: StdinReader | None = None,
 ) -> ExecutionResult:
     """Execute ``code`` and return its result; ``on_output`` sees each kept item as it arrives.
+
+    What the code reads (``input()``: Jupyter's ``input_request``) comes from ``stdin``; without it, or
+    once it returns None, reading gets end-of-file: code waiting for input never hangs the run.
 
     Never raises for faults of the code (errors, timeouts, limits, a kernel that dies): those are the
     result. Raises KernelError only when the kernel cannot be reached at all, and CancelledError after
     interrupting the kernel when the calling task is cancelled.
     """
-    run = _Run(kernel, output_limits or OutputLimits(), interrupt_grace, limits, on_output)
+    run = _Run(kernel, output_limits or OutputLimits(), interrupt_grace, limits, on_output, stdin)
     return await run.execute(code, timeout)
 
 
@@ -156,6 +165,7 @@ async def stream_code(
     output_limits: OutputLimits | None = None,
     interrupt_grace: float = 3.0,
     limits: Limits | None = None,
+    stdin: StdinReader | None = None,
 ) -> AsyncIterator[OutputItem | ExecutionResult]:
     """Yield output items as they arrive, then the ``ExecutionResult``; closing early interrupts the run."""
     items: asyncio.Queue[OutputItem | None] = asyncio.Queue()
@@ -168,6 +178,7 @@ async def stream_code(
             interrupt_grace=interrupt_grace,
             limits=limits,
             on_output=items.put_nowait,
+            stdin=stdin,
         )
     )
     task.add_done_callback(lambda _: items.put_nowait(None))
@@ -189,8 +200,12 @@ class _Run:
         grace: float,
         limits: Limits | None,
         on_output: Callable[[OutputItem], None] | None,
+        stdin: StdinReader | None = None,
     ) -> None:
         self.kernel = kernel
+        self.stdin = stdin
+        self.stdin_ended = stdin is None
+        self.answers = False  # the client can answer input requests (jupyter_client's can)
         self.collector = OutputCollector(output_limits)
         self.grace = grace
         self.limits = limits
@@ -214,10 +229,10 @@ class _Run:
     async def execute(self, code: str, timeout: float) -> ExecutionResult:
         start = time.monotonic()
         await self.kernel.prepare()
+        client = self.kernel.client
+        self.answers = hasattr(client, "get_stdin_msg") and hasattr(client, "input")
         try:
-            self.msg_id = self.kernel.client.execute(
-                code, store_history=True, allow_stdin=False, stop_on_error=False
-            )
+            self.msg_id = client.execute(code, store_history=True, allow_stdin=self.answers, stop_on_error=False)
         except Exception as exc:  # a closed socket or a gone gateway: the kernel cannot be reached
             raise KernelError(f"cannot send code to the {self.kernel.language} kernel: {exc}") from exc
         try:
@@ -244,6 +259,29 @@ class _Run:
         failed = self.reply_status in ("error", "aborted") or self.collector_error() is not None
         return self._result(EXIT_ERROR if failed else EXIT_OK, start, "")
 
+    async def _answer_input(self) -> bool:
+        """Answer this execution's pending ``input_request`` messages, from ``stdin`` or with EOF; whether
+        there was one. Called when IOPub goes quiet (code reading input is silent), so a run that reads
+        nothing pays no stdin round trip."""
+        client: Any = self.kernel.client
+        answered = False
+        while True:
+            try:
+                msg = await client.get_stdin_msg(timeout=0)
+            except queue.Empty:
+                return answered
+            if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
+                continue
+            if msg.get("header", {}).get("msg_type") != "input_request":
+                continue
+            content = msg.get("content", {})
+            line = None
+            if not self.stdin_ended and self.stdin is not None:
+                line = await self.stdin(str(content.get("prompt", "")), bool(content.get("password", False)))
+                self.stdin_ended = line is None
+            client.input(EOF_REPLY if line is None else line)
+            answered = True
+
     def collector_error(self) -> Error | None:
         return next((i for i in reversed(self.collector.items()) if isinstance(i, Error)), None)
 
@@ -261,6 +299,7 @@ class _Run:
     async def _collect(self, deadline: float) -> bool | None:
         """Read until our request is idle and replied: True done, False deadline passed, None dead."""
         client = self.kernel.client
+        quiet = 0.0  # seconds IOPub has been silent: past POLL_SECONDS, is the kernel still alive?
         while not (self.got_idle and self.got_reply):
             now = time.monotonic()
             remaining = deadline + self._paused(now) - now
@@ -271,13 +310,22 @@ class _Run:
                 if not replied and not await self.kernel.manager.is_alive():
                     return None
                 continue
+            wait = min(remaining, STDIN_POLL_SECONDS if self.answers else POLL_SECONDS)
             try:
-                msg = await client.get_iopub_msg(timeout=min(remaining, POLL_SECONDS))
+                msg = await client.get_iopub_msg(timeout=wait)
             except queue.Empty:
+                quiet += wait
+                if self.answers and await self._answer_input():
+                    quiet = 0.0
+                    continue
+                if quiet < POLL_SECONDS and self.answers:
+                    continue
+                quiet = 0.0
                 if not await self.kernel.manager.is_alive():
                     return None
                 await self._read_reply(0)
                 continue
+            quiet = 0.0
             self._on_iopub(msg)
         return True
 

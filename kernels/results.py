@@ -87,6 +87,20 @@ class Error:
 OutputItem = Stream | Rich | Error
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SourceError:
+    """An error at a place in a user's file (``locations.find_errors``); ``line`` and ``column`` are
+    1-based, ``column`` None when the toolchain does not say."""
+
+    path: str
+    line: int
+    column: int | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "column": self.column, "message": self.message}
+
+
 def item_from_message(msg_type: str, content: Mapping[str, Any]) -> OutputItem | None:
     """Translate one IOPub message into an item; None for messages that are not output."""
     if msg_type == "stream":
@@ -131,6 +145,7 @@ class ExecutionResult:
     reason: str = ""
     language: str = ""
     session_id: str | None = None
+    errors: tuple[SourceError, ...] | None = None  # a file run's errors, mapped to its files; None: a snippet
 
     @property
     def output(self) -> str:
@@ -153,6 +168,8 @@ class ExecutionResult:
             out["reason"] = self.reason
         if self.session_id is not None:
             out["sessionId"] = self.session_id
+        if self.errors is not None:
+            out["errors"] = [error.to_json() for error in self.errors]
         return out
 
 

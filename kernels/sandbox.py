@@ -34,7 +34,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import psutil
@@ -267,8 +267,16 @@ def kernel_env(
     return env
 
 
-def launch_prefix(plan: SandboxPlan, paths: KernelPaths, workspace: Path | None, writable: bool = False) -> list[str]:
-    """The argv that goes before a kernel's own argv (launcher, then bwrap when available)."""
+def launch_prefix(
+    plan: SandboxPlan, paths: KernelPaths, workspace: Path | None, writable: bool = False, *,
+    mounts: Sequence[Path] = (), cwd: Path | None = None, log_output: bool = True,
+) -> list[str]:
+    """The argv that goes before a kernel's own argv (launcher, then bwrap when available).
+
+    ``mounts``: more folders visible like the workspace (a file run's folder); ``cwd``: where the
+    command starts (default: the workspace with ``cwd_in_workspace``, else the kernel's ``work/``);
+    ``log_output``: stdout and stderr go to the kernel's log (a program run keeps its pipes).
+    """
     limits = plan.limits
     rlimits: dict[str, list[int | None]] = {}
     if limits.memory_mb:
@@ -289,17 +297,23 @@ def launch_prefix(plan: SandboxPlan, paths: KernelPaths, workspace: Path | None,
     config: dict[str, object] = {
         "rlimits": rlimits,
         "cgroups": layout.plan(paths.root.name, memory, limits.processes, plan.cpus) if layout else [],
-        "cwd": str(workspace if workspace is not None and plan.cwd_in_workspace and not plan.bwrap else paths.work),
+        "cwd": str(_start_folder(plan, paths, workspace, cwd) if not plan.bwrap else paths.work),
         "env": dict(plan.env),
-        "log": str(paths.log),
+        "log": str(paths.log) if log_output else None,
         "user": list(plan.user) if plan.user is not None else None,
         "own": [str(p) for p in (paths.run, paths.work, paths.home, paths.connection_file)],
         "seccomp": str(plan.seccomp_file) if plan.bwrap and plan.seccomp_file else None,
     }
     wrap: list[str] = []
     if plan.bwrap:
-        wrap, config["stage"] = _bwrap(plan, paths, workspace, writable)
+        wrap, config["stage"] = _bwrap(plan, paths, workspace, writable, mounts, cwd)
     return [sys.executable, "-I", str(LAUNCHER), json.dumps(config), "--", *wrap]
+
+
+def _start_folder(plan: SandboxPlan, paths: KernelPaths, workspace: Path | None, cwd: Path | None) -> Path:
+    if cwd is not None:
+        return cwd
+    return workspace if workspace is not None and plan.cwd_in_workspace else paths.work
 
 
 def bwrap_args(plan: SandboxPlan, paths: KernelPaths, workspace: Path | None, writable: bool) -> list[str]:
@@ -308,7 +322,8 @@ def bwrap_args(plan: SandboxPlan, paths: KernelPaths, workspace: Path | None, wr
 
 
 def _bwrap(
-    plan: SandboxPlan, paths: KernelPaths, workspace: Path | None, writable: bool
+    plan: SandboxPlan, paths: KernelPaths, workspace: Path | None, writable: bool,
+    mounts: Sequence[Path] = (), cwd: Path | None = None,
 ) -> tuple[list[str], list[list[str]]]:
     """bwrap's argv and the sources ``launch.py`` stages: ``[[source, staged path], ...]``.
 
@@ -325,19 +340,19 @@ def _bwrap(
     if plan.seccomp_file is not None:
         args += ["--seccomp", "{seccomp_fd}"]
     args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    targets = [str(paths.root), *plan.ro_binds, *([str(workspace)] if workspace is not None else [])]
+    targets = [str(paths.root), *plan.ro_binds, *([str(workspace)] if workspace is not None else []),
+               *(str(m) for m in mounts)]
     hidden = mount_points(plan.hidden, targets, plan.user[0] if plan.user is not None else None)
     for folder in _outermost(hidden):
         if folder == "/tmp" and plan.limits.memory_mb:
             args += ["--size", str(plan.limits.memory_mb * MB)]  # counted in the memory cgroup too
         args += ["--tmpfs", folder]
     bound = [str(paths.root)]
-    if workspace is not None:
-        bound.append(str(workspace))
+    visible = _outermost([str(p) for p in ([workspace] if workspace is not None else []) + list(mounts)])
+    bound += visible
     rebind = [p for p in _outermost(plan.ro_binds) if _under(p, hidden) and not _under(p, bound)]
     binds = [("--ro-bind", path) for path in rebind]
-    if workspace is not None:
-        binds.append(("--bind" if writable else "--ro-bind", str(workspace)))
+    binds += [("--bind" if writable else "--ro-bind", path) for path in visible]
     stage: list[list[str]] = []
     stage_dir = paths.root.with_name(paths.root.name + "-mnt")
     for kind, path in binds:
@@ -351,8 +366,7 @@ def _bwrap(
     for folder in hidden:
         if folder != "/tmp" and _under(folder, [*rebind, *bound]) and not _under(str(paths.root), [folder]):
             args += ["--tmpfs", folder]
-    cwd = workspace if workspace is not None and plan.cwd_in_workspace else paths.work
-    args += ["--chdir", str(cwd), "--"]
+    args += ["--chdir", str(_start_folder(plan, paths, workspace, cwd)), "--"]
     return args, stage
 
 

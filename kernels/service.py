@@ -25,16 +25,17 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, Self
 
 from .backend import Kernel, KernelBackend, LocalBackend
 from .debug.registry import SessionRegistry
 from .errors import KernelError, NoSuchSessionError, SandboxUnavailableError
-from .execution import run_code, stream_code
-from .languages import LANGUAGES
+from .execution import StdinReader, run_code, stream_code
+from .languages import LANGUAGES, Language
 from .results import ExecutionResult, OutputItem
 from .settings import KernelSettings
 
@@ -150,8 +151,11 @@ class ExecutionService:
         session_id: str | None = None,
         timeout: float | None = None,
         writable: bool = False,
+        stdin: StdinReader | None = None,
     ) -> ExecutionResult:
         """Run ``code``; with ``session_id`` in that session's kernel (created on first use).
+
+        ``stdin`` answers what the code reads (``input()``); without it reading gets end-of-file.
 
         ``writable``: the workspace is mounted read-write for this run (a one-shot run then gets a fresh
         kernel rather than a pooled, read-only one; a session keeps what its first use asked for).
@@ -167,6 +171,7 @@ class ExecutionService:
                 output_limits=self.settings.output_limits,
                 interrupt_grace=self.settings.interrupt_grace_seconds,
                 limits=getattr(kernel, "limits", None),
+                stdin=stdin,
             )
         return dataclasses.replace(result, session_id=session_id) if session_id is not None else result
 
@@ -178,9 +183,10 @@ class ExecutionService:
         session_id: str | None = None,
         timeout: float | None = None,
         writable: bool = False,
+        stdin: StdinReader | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """Yield each output item as it arrives, then the ``ExecutionResult``; same errors and
-        ``writable`` as ``execute``. Closing the iterator early (``aclose()``, or a cancelled consumer)
+        """Yield each output item as it arrives, then the ``ExecutionResult``; same errors,
+        ``writable`` and ``stdin`` as ``execute``. Closing the iterator early (``aclose()``, or a cancelled consumer)
         interrupts the run.
         """
         async with self._acquire(language, session_id, timeout, writable) as (kernel, seconds):
@@ -191,10 +197,68 @@ class ExecutionService:
                 output_limits=self.settings.output_limits,
                 interrupt_grace=self.settings.interrupt_grace_seconds,
                 limits=getattr(kernel, "limits", None),
+                stdin=stdin,
             ):
                 if isinstance(event, ExecutionResult) and session_id is not None:
                     event = dataclasses.replace(event, session_id=session_id)
                 yield event
+
+    async def stream_file(
+        self,
+        path: str | os.PathLike[str],
+        args: Sequence[str] = (),
+        *,
+        language: str | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        writable: bool = False,
+        stdin: int | bytes | None = None,
+        timeout: float | None = None,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Run the file ``path`` as its language's own runner would (``python FILE ARGS``, ``node FILE``,
+        ``java FILE``, ``g++ FILE && ./a.out``; see ``program_run``), in the sandbox, in ``cwd`` (default:
+        the file's folder), with the file's folder and ``cwd`` mounted (read-write with ``writable``).
+
+        ``stdin``: a descriptor the program inherits, bytes it reads, or None (end-of-file). Yields output
+        as it arrives, then the ``ExecutionResult`` (exit code = the program's; ``errors`` located in the
+        user's files). Raises UnknownLanguageError / UnknownFileTypeError (an extension no language
+        runs), ToolchainMissingError, SandboxUnavailableError, NotFoundError (no such file) and
+        KernelError (a backend that cannot run files: a remote gateway).
+        """
+        from nexus.engine.errors import NotFoundError
+
+        from .program_run import FileRun, absolute
+
+        self._check_open()
+        self._check_isolation()
+        seconds = self.settings.timeout_seconds if timeout is None else timeout
+        if seconds <= 0:
+            raise ValueError("timeout must be positive")
+        target = absolute(path)
+        if not target.is_file():
+            raise NotFoundError(f"{path}: no such file")
+        folder = absolute(cwd) if cwd is not None else None
+        if folder is not None and not folder.is_dir():
+            raise NotFoundError(f"{cwd}: no such folder")
+        runner = getattr(self.backend, "stream_file", None)
+        if runner is None:
+            raise KernelError(f"the {self.backend.name} backend cannot run files (kernels on a remote gateway "
+                              "do not see this machine's files): run the code (-c) instead")
+        run = FileRun(target, tuple(args), folder, language, writable, stdin)
+        events = runner(run, timeout=seconds, output_limits=self.settings.output_limits)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
+
+    async def run_file(self, path: str | os.PathLike[str], args: Sequence[str] = (), **options: Any) -> ExecutionResult:
+        """``stream_file`` collected: the ``ExecutionResult`` (same arguments and errors)."""
+        result: ExecutionResult | None = None
+        async for event in self.stream_file(path, args, **options):
+            if isinstance(event, ExecutionResult):
+                result = event
+        assert result is not None
+        return result
 
     @contextlib.asynccontextmanager
     async def _acquire(
@@ -386,12 +450,16 @@ class ExecutionService:
         await self.backend.close()
 
     async def languages(self) -> list[LanguageStatus]:
-        """Each built-in language and whether it can run here (``nexus kernels list``)."""
-        out = []
-        for lang in LANGUAGES.values():
+        """Each built-in language and whether it can run here (``nexus kernels list``): its toolchain is
+        found, and (local backend) a probe of it succeeds inside the sandbox, as the sandbox user."""
+        async def status(lang: Language) -> LanguageStatus:
             missing = await asyncio.to_thread(lang.missing)
-            out.append(LanguageStatus(lang.name, lang.display_name, missing is None, missing or "ready"))
-        return out
+            probe = getattr(self.backend, "probe", None)
+            if missing is None and probe is not None:  # found here: does it run where runs run?
+                missing = await probe(lang.name)
+            return LanguageStatus(lang.name, lang.display_name, missing is None, missing or "ready")
+
+        return list(await asyncio.gather(*(status(lang) for lang in LANGUAGES.values())))
 
 
 def warn_if_unsandboxed(settings: KernelSettings) -> bool:

@@ -19,12 +19,15 @@ Its real stdout and stderr (grandchild processes, a runtime's fatal errors) are 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
@@ -44,8 +47,28 @@ def memory_mb() -> int:
         return 0
 
 
+_SCRATCH: list[str] = []
+
+
 def kernel_dir() -> str:
-    return os.environ.get("NEXUS_KERNEL_DIR") or os.getcwd()
+    """The kernel's own folder for build outputs: the sandbox's (``NEXUS_KERNEL_DIR``), else a private
+    folder in Nexus's cache folder removed when the kernel exits; never the working folder, which for a
+    kernel jupyter-server started is the user's notebook folder."""
+    given = os.environ.get("NEXUS_KERNEL_DIR")
+    if given:
+        return given
+    if not _SCRATCH:
+        from nexus.engine.config import user_cache_dir
+
+        try:
+            base = user_cache_dir() / "kernels"
+            base.mkdir(parents=True, exist_ok=True)
+            folder = tempfile.mkdtemp(prefix=f"scratch-{os.getpid()}-", dir=base)
+        except OSError:
+            folder = tempfile.mkdtemp(prefix="nexus-kernel-")
+        atexit.register(shutil.rmtree, folder, True)
+        _SCRATCH.append(folder)
+    return _SCRATCH[0]
 
 
 class WrapperKernel(Kernel):

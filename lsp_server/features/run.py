@@ -1,10 +1,15 @@
-"""``nexus/run``: run code in a Jupyter kernel (nexus.kernels) and stream its output.
+"""``nexus/run``: run a document's file as its language's runner would, or code in a Jupyter kernel
+(nexus.kernels), and stream its output.
 
-Params ``{language?, code?, textDocument?, range?, cell?, position?, sessionId?, timeout?,
-partialResultToken?}``: either ``code`` (with ``language``, default python), or a document's whole text,
-its ``range`` (the selection, dedented), or with ``cell: true`` the ``# %%`` cell (``// %%`` in C-family
-languages) containing ``position``. Outputs stream as partial results ``{output: OutputItem}``; the result
-is ``{output, exitCode, executionTime, outputs}`` (plus ``truncated``, ``reason``, ``sessionId``).
+Params ``{language?, code?, textDocument?, range?, cell?, position?, args?, cwd?, sessionId?, timeout?,
+partialResultToken?}``: ``code`` (with ``language``, default python), a document's ``range`` (the
+selection, dedented) or, with ``cell: true``, the ``# %%`` cell (``// %%`` in C-family languages)
+containing ``position`` run as snippets in the document's session. A document alone is Run File: its
+file on disk runs like ``python FILE ARGS`` in the sandbox (``args``; ``cwd``, default the file's folder),
+the exit code is the program's, and its ``errors`` are published as diagnostics (source ``nexus run``)
+on the files they name, until the next run or edit. Outputs stream as partial results ``{output:
+OutputItem}``; the result is ``{output, exitCode, executionTime, outputs}`` (plus ``truncated``,
+``reason``, ``sessionId``, and ``errors`` for a file).
 
 One ExecutionService per server, started by the first run. Runs from a document share that
 document's session (variables persist between cells, as in a notebook; its kernel starts in the
@@ -54,15 +59,20 @@ MAX_TIMEOUT = 24 * 3600
 
 
 def register(server: NexusServer) -> None:
+    published: dict[str, set[str]] = {}  # document uri -> uris its last file run put diagnostics on
+
     @server.feature(METHOD)
     async def nexus_run(ls: NexusServer, params: Any) -> dict[str, Any]:
         args = params_of(params)
         token = progress_token(args)
-        code, language, session_id, places = _what_to_run(ls, args)
         timeout = args.get("timeout")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or not 0 < timeout <= MAX_TIMEOUT):
             raise JsonRpcInvalidParams(message=f"timeout must be a number of seconds in (0, {MAX_TIMEOUT}]")
+        file_run = _file_to_run(ls, args)
+        if file_run is not None:
+            return await _run_file(ls, file_run, timeout, token, published)
+        code, language, session_id, places = _what_to_run(ls, args)
         from nexus.kernels import ExecutionResult
 
         try:
@@ -194,6 +204,89 @@ def _what_to_run(ls: NexusServer, args: dict[str, Any]) -> tuple[str, str, str |
         workspace = ls.folder_of(doc)
         places = (doc.path.parent,) + ((workspace.root,) if workspace is not None else ())
     return code, language, session or _session_id(doc.uri), places
+
+
+@dataclasses.dataclass(frozen=True)
+class _FileRun:
+    doc: LspDocument
+    path: Path
+    language: str | None
+    args: tuple[str, ...]
+    cwd: Path | None
+
+
+def _file_to_run(ls: NexusServer, args: dict[str, Any]) -> _FileRun | None:
+    """Run File: a document on disk with no code, range or cell; None for a snippet run."""
+    if args.get("code") is not None or args.get("textDocument") is None or args.get("cell") \
+            or args.get("range") is not None:
+        if args.get("args") is not None or args.get("cwd") is not None:
+            raise JsonRpcInvalidParams(message="args and cwd are for running a whole document's file")
+        return None
+    doc = ls.document(text_document_uri(args["textDocument"]))
+    if doc.path is None or not doc.path.is_file():
+        return None  # an unsaved document runs as a snippet
+    argv = args.get("args") or []
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        raise JsonRpcInvalidParams(message="args must be a list of strings")
+    cwd = args.get("cwd")
+    if cwd is not None and (not isinstance(cwd, str) or not cwd):
+        raise JsonRpcInvalidParams(message="cwd must be a folder path")
+    folder = ls.folder_of(doc)
+    base = folder.root if folder is not None else doc.path.parent
+    from nexus.kernels.programs import UnknownFileTypeError, language_of
+
+    language = None
+    try:
+        language_of(doc.path, None)
+    except UnknownFileTypeError:  # an extension the registry does not know: the editor's language says
+        language = KERNEL_LANGUAGES.get(doc.language or "") or args.get("language")
+    return _FileRun(doc, doc.path, language, tuple(argv), (base / cwd) if cwd else None)
+
+
+async def _run_file(ls: NexusServer, run: _FileRun, timeout: float | None, token: Any,
+                    published: dict[str, set[str]]) -> dict[str, Any]:
+    from nexus.kernels import ExecutionResult, Stream
+
+    try:
+        service = await kernels(ls)
+        on_disk = await asyncio.to_thread(run.path.read_text, encoding="utf-8", errors="replace")
+        if on_disk != run.doc.text:
+            note = Stream("stderr", f"[nexus: running {run.path.name} as saved; unsaved changes are not part of "
+                                    "this run]\n")
+            send_partial(ls, token, {"output": note.to_json()})
+        result: Any = None
+        async for event in service.stream_file(run.path, run.args, language=run.language, cwd=run.cwd,
+                                               timeout=timeout):
+            if isinstance(event, ExecutionResult):
+                result = event
+            else:
+                send_partial(ls, token, {"output": event.to_json()})
+    except NexusError as exc:
+        log.info("nexus/run: %s", exc)
+        raise failure(exc) from exc
+    assert result is not None
+    _publish(ls, run.doc.uri, result.errors or (), published)
+    return result.to_json()  # type: ignore[no-any-return]
+
+
+def _publish(ls: NexusServer, doc_uri: str, errors: Any, published: dict[str, set[str]]) -> None:
+    """Diagnostics for a file run's errors, on each file they name; the previous run's are cleared."""
+    from lsprotocol import types
+
+    by_uri: dict[str, list[types.Diagnostic]] = {}
+    for error in errors:
+        line = max(error.line - 1, 0)
+        start = max((error.column or 1) - 1, 0)
+        end = start + 1 if error.column else 10_000
+        span = types.Range(types.Position(line, start), types.Position(line, end))
+        diagnostic = types.Diagnostic(span, error.message, severity=types.DiagnosticSeverity.Error,
+                                      source="nexus run")
+        by_uri.setdefault(Path(error.path).as_uri(), []).append(diagnostic)
+    for uri in published.get(doc_uri, set()) - set(by_uri):
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
+    for uri, found in by_uri.items():
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, found))
+    published[doc_uri] = set(by_uri)
 
 
 def cell_at(text: str, row: int, leader: str = "#") -> str:

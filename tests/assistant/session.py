@@ -56,6 +56,8 @@ class Session:
         self.apply_answer = True
         self.files: dict[str, str] = {}  # uri -> text after applied edits
         self.created: list[str] = []
+        self.diagnostics: dict[str, list[types.Diagnostic]] = {}  # uri -> the last published
+        self.diagnostics_event = asyncio.Event()
         self._ids = itertools.count(1000)
         client = self.client
 
@@ -72,6 +74,11 @@ class Session:
         @client.feature(types.WINDOW_LOG_MESSAGE)
         def log_message(params: types.LogMessageParams) -> None:
             return None
+
+        @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def diagnostics(params: types.PublishDiagnosticsParams) -> None:
+            self.diagnostics[params.uri] = list(params.diagnostics)
+            self.diagnostics_event.set()
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
         def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:

@@ -287,6 +287,37 @@ async def test_run_streams_kernel_output_per_cell_with_a_session_per_document(ls
     assert fresh["exitCode"] == 1 and fresh["outputs"][-1]["evalue"] == "name 'value' is not defined"
 
 
+async def test_run_file_runs_the_program_and_publishes_its_errors(lsp: Session, root: Path) -> None:
+    (root / "tool").mkdir(mode=0o755)
+    (root / "tool" / "helper.py").write_text("def check(n):\n    if n > 1:\n        raise ValueError(f'too many: {n}')\n")
+    main = "import sys\nimport helper\n\nprint(sys.argv[1:])\nhelper.check(len(sys.argv))\n"
+    (root / "tool" / "main.py").write_text(main)
+    uri = lsp.open("tool/main.py", main)
+    ok = await lsp.request("nexus/run", {"textDocument": {"uri": uri}, "timeout": 60})
+    assert (ok["exitCode"], ok["output"], ok["errors"]) == (0, "[]\n", []), ok
+    failed = await lsp.request("nexus/run", {"textDocument": {"uri": uri}, "args": ["a"], "timeout": 60})
+    assert failed["exitCode"] == 1 and failed["output"].startswith("['a']\n"), failed
+    helper_uri = (root / "tool" / "helper.py").as_uri()
+    # no column: Python draws no carets under a line that is the whole failing expression
+    assert failed["errors"] == [{"path": str(root / "tool" / "helper.py"), "line": 3, "column": None,
+                                 "message": "ValueError: too many: 2"}]
+    await wait_for(lambda: helper_uri in lsp.diagnostics, lsp.diagnostics_event)
+    (published,) = lsp.diagnostics[helper_uri]
+    assert (published.source, published.range.start.line, published.range.start.character) == ("nexus run", 2, 0)
+    assert published.message == "ValueError: too many: 2"
+    lsp.diagnostics_event.clear()
+    await lsp.request("nexus/run", {"textDocument": {"uri": uri}, "timeout": 60})  # fixed: cleared
+    await wait_for(lambda: lsp.diagnostics.get(helper_uri) == [], lsp.diagnostics_event)
+
+
+async def wait_for(condition: Any, event: asyncio.Event, timeout: float = 30) -> None:
+    async def until() -> None:
+        while not condition():
+            event.clear()
+            await event.wait()
+    await asyncio.wait_for(until(), timeout)
+
+
 async def test_run_a_wrapper_language_and_refuse_bad_params(lsp: Session) -> None:
     js = await lsp.request("nexus/run", {"language": "javascript", "timeout": 60,
                                          "code": "console.log([1, 2, 3].map((x) => x * 2).join(','))"})

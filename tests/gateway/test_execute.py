@@ -4,9 +4,14 @@ tests drive it through jupyter-server's kernel manager)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from ..support.programs import CASES, first_line, line_of, need_tools, project, snapshot
 from .wsclient import Client, client, error_code
 
 Start = Callable[..., Any]
@@ -88,7 +93,7 @@ async def test_cancel_interrupts_the_kernel(start: Start) -> None:
 async def test_bad_payloads_are_refused_before_any_kernel_starts(start: Start) -> None:
     async with start() as gw, client(gw, "dave") as c:
         cases = [
-            ({}, "payload.code is required"),
+            ({}, "payload.code or payload.path is required"),
             ({"code": ["print(1)"]}, "payload.code must be a string"),
             ({"code": "1", "timeout": "30s"}, "payload.timeout must be a number"),
             ({"code": "1", "timeout": 0}, "payload.timeout must be between 1 and 3600000"),
@@ -104,3 +109,44 @@ async def test_bad_payloads_are_refused_before_any_kernel_starts(start: Start) -
             assert message in reply["data"]["message"], (payload, reply)
         assert gw.services is not None and gw.services.kernels is not None
         assert gw.metrics.active_kernels.get() == 0
+
+
+@pytest.mark.parametrize("language", list(CASES))
+async def test_a_workspace_file_runs_as_a_program(start: Start, workspace: Path, language: str) -> None:
+    need_tools(language)
+    main = project(workspace / "prog", language)
+    before = snapshot(workspace)
+    async with start() as gw, client(gw, "dave") as c:
+        outputs, reply = await run(c, {"path": f"prog/{main.name}", "args": ["one", "two words"], "timeout": 120000})
+        data = reply["data"]
+        assert reply["type"] == "ide:result" and data["exitCode"] == 3, data
+        assert data["output"].splitlines() == [first_line(language), "notes next to the program", "stdin: "]
+        assert data["errors"] == [] and "".join(o["text"] for o in outputs) == data["output"]
+
+        (workspace / "bad").mkdir()
+        bad = workspace / "bad" / main.name
+        bad.write_text(CASES[language].runtime_error)
+        _, failed = await run(c, {"path": f"bad/{bad.name}", "timeout": 120000})
+        error = failed["data"]["errors"][0]
+        assert failed["data"]["exitCode"] != 0
+        assert (error["path"], error["line"]) == (f"bad/{bad.name}", line_of(bad, CASES[language].runtime_marker))
+    shutil.rmtree(workspace / "bad")
+    assert snapshot(workspace) == before  # nothing built or cached in the workspace
+
+
+async def test_a_file_run_stays_in_the_workspace_and_says_what_is_wrong(start: Start, workspace: Path) -> None:
+    (workspace / "notes.txt").write_text("not a program\n")
+    (workspace / "sub").mkdir()
+    async with start() as gw, client(gw, "dave") as c:
+        _, outside = await run(c, {"path": "../secret.py"})
+        assert error_code(outside) == "invalid_path"
+        _, cwd_outside = await run(c, {"path": "src/app.py", "cwd": "/etc"})
+        assert error_code(cwd_outside) == "invalid_path"
+        _, unknown = await run(c, {"path": "notes.txt"})
+        assert error_code(unknown) == "bad_request" and ".py" in unknown["data"]["message"]
+        _, both = await run(c, {"path": "src/app.py", "code": "print(1)"})
+        assert error_code(both) == "bad_request"
+        _, missing = await run(c, {"path": "src/absent.py"})
+        assert error_code(missing) == "not_found"
+        _, in_sub = await run(c, {"path": "src/app.py", "cwd": "sub", "args": ["x"]})
+        assert in_sub["data"]["exitCode"] == 0 and in_sub["data"]["output"] == "héllo\n"

@@ -210,3 +210,20 @@ async def test_one_shot_takes_a_pooled_kernel_and_the_pool_refills(service: Exec
         pass
     await service.wait_warm("python", timeout=60)
     assert service.pooled()["python"] == 1
+
+
+async def test_input_reads_the_callers_stdin_then_end_of_file(service: ExecutionService) -> None:
+    lines = iter(["Ada", None])
+    prompts: list[tuple[str, bool]] = []
+
+    async def reader(prompt: str, password: bool) -> str | None:
+        prompts.append((prompt, password))
+        return next(lines)
+
+    code = "a = input('name? ')\ntry:\n    input('more? ')\nexcept EOFError:\n    print('eof after', a)\n"
+    result = await service.execute(code, stdin=reader, timeout=20)
+    assert (result.exit_code, result.output) == (0, "eof after Ada\n")
+    assert prompts == [("name? ", False), ("more? ", False)]
+    # nobody to answer: end-of-file at once, not a hang until the timeout
+    alone = await service.execute("try:\n    input()\nexcept EOFError:\n    print('eof')\n", timeout=20)
+    assert (alone.exit_code, alone.output) == (0, "eof\n")
