@@ -1,44 +1,23 @@
-"""textDocument/references: jedi for Python (within a budget), the scope- and import-aware index
-search otherwise or when jedi is late."""
+"""textDocument/references, through the semantic seam (the backend's project search; the scope- and
+import-aware index search for other languages, on failure or past the limit)."""
 
 from __future__ import annotations
 
 from lsprotocol import types
 
-from nexus.engine.navigation import Navigator
-
-from ..locate import Locator, py_location
 from ..server import NexusServer
-
-BUDGET = 3.0
 
 
 def register(server: NexusServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
     async def references(ls: NexusServer, params: types.ReferenceParams) -> list[types.Location]:
-        doc = ls.document(params.text_document.uri)
-        if not doc.lines.in_range(params.position):
+        q = ls.query(ls.document(params.text_document.uri), params.position, params.context.include_declaration)
+        if q is None:
             return []
-        row, col = doc.lines.row_col(params.position)
-        include = params.context.include_declaration
-        if doc.language == "python" and doc.path is not None:
-            semantics = ls.semantics(doc)
-            if semantics is not None:
-                names = await ls.python(semantics.references(str(doc.path), doc.text, row, col), ls.budget("references", BUDGET))
-                if names:
-                    found = [py_location(ls, doc, n) for n in names
-                             if include or not n.description.startswith(("def ", "class "))]
-                    return _sorted([loc for loc in found if loc is not None])
-        folder = ls.folder_of(doc)
-
-        def search() -> list[types.Location]:
-            navigator = Navigator(folder.ws if folder else None, doc.source, ls.sources(folder))
-            locator = Locator(ls, folder, doc)
-            return [locator.location(o.path, o.span) for o in navigator.references(row, col, include)]
-
-        return _sorted(await ls.offload(search))
+        outcome = await ls.ask("references", q)
+        return sorted_locations(outcome.value or [])
 
 
-def _sorted(locations: list[types.Location]) -> list[types.Location]:
+def sorted_locations(locations: list[types.Location]) -> list[types.Location]:
     unique = {(loc.uri, loc.range.start.line, loc.range.start.character): loc for loc in locations}
     return [unique[k] for k in sorted(unique)]
