@@ -18,6 +18,7 @@ Positions in and out are the engine's: 0-based rows and UTF-8 byte columns.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import pickle
@@ -32,6 +33,8 @@ from typing import Any
 log = logging.getLogger("nexus.engine.jedi_worker")
 
 MAX_COMPLETIONS = 5000
+WARM_IMPORTS = 20  # imports of a just-opened document loaded ahead of its first request
+WARM_SECONDS = 2.0  # and at most this long
 MAX_SCRIPTS = 6  # warm jedi Scripts kept (per document text), reused by requests at the same version
 
 
@@ -221,8 +224,23 @@ class Worker:
         script.complete(3, 6)
         script.get_signatures(2, 13)
 
-    def op_parse(self, project: tuple[str, str | None], path: str, text: str, generation: int) -> None:
-        self.script(project, path, text, generation)
+    def op_parse(self, project: tuple[str, str | None], path: str, text: str, generation: int) -> int:
+        """Parse a just-opened document and load what it imports, so the first request after opening
+        (``os.pa``) finds its modules inferred instead of paying for them. Bounded: at most
+        ``WARM_IMPORTS`` imports and ``WARM_SECONDS``; returns how many were loaded."""
+        import time
+
+        script = self.script(project, path, text, generation)
+        deadline = time.monotonic() + WARM_SECONDS
+        loaded = 0
+        names: list[Any] = safe(lambda: script.get_names(all_scopes=False, definitions=True), [])
+        for name in names[:4 * WARM_IMPORTS]:
+            if loaded >= WARM_IMPORTS or time.monotonic() > deadline:
+                break
+            if safe(functools.partial(getattr, name, "type"), "") == "module":
+                safe(name.infer, [])
+                loaded += 1
+        return loaded
 
     def op_complete(self, project: tuple[str, str | None], path: str, text: str, generation: int, line: int,
                     col: int) -> list[tuple[str, str, int]]:

@@ -122,8 +122,9 @@ class PythonSemantics:
         return self.process.submit("warm_up", self._project, str(self.root / "__nexus_warmup__.py"),
                                    key=("warm-up", self._project), background=True)
 
-    def parse(self, path: str, text: str) -> Future[None]:
-        """Parse a just-opened or edited buffer ahead of the first request (the worker keeps the Script)."""
+    def parse(self, path: str, text: str) -> Future[int]:
+        """Parse a just-opened buffer and load its imports ahead of the first request (the worker
+        keeps the Script); resolves to the number of imports loaded."""
         return self._doc("parse", path, text, key=("parse", path), background=True)
 
     def complete(self, path: str, text: str, line: int, col: int) -> Future[list[PyCompletion]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
@@ -19,7 +20,9 @@ from nexus.engine.python_semantics import PyName
 from .convert import LineMap
 from .documents import Document
 from .folders import Folder
-from .server import NexusServer
+
+if TYPE_CHECKING:
+    from .server import NexusServer
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,10 @@
 
 Each LSP feature lives in its own module under ``features/`` with a ``register(server)`` function; adding
 a feature (inline completion, code actions, ``nexus/chat``, ``nexus/run``) is adding a module to
-``FEATURES``. Handlers stay short on the event loop: anything that parses, reads the index or runs
-jedi goes through :meth:`NexusServer.offload` (a thread pool, honouring ``$/cancelRequest``) or
-:meth:`NexusServer.python` (jedi's own thread, with a latency budget).
+``FEATURES``. Handlers stay short on the event loop: anything that parses or reads the index goes
+through :meth:`NexusServer.offload` (a thread pool, honouring ``$/cancelRequest``); every semantic
+question (completion, definition, references, hover, ...) goes through :meth:`NexusServer.ask`, the one
+combinator over the language's backend and the index (``semantics/``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +34,8 @@ from nexus.engine.python_semantics import PythonSemantics
 from .convert import encoding_for, lsp_encoding
 from .documents import Document, DocumentError, Documents, path_of
 from .folders import Folder, Folders
+from .options import Options
+from .semantics import Asker, IndexSemantics, JediSemantics, Outcome, Query, Semantics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -122,7 +125,10 @@ class NexusServer(LanguageServer):
         # it never holds up a request in the query pool.
         self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nexus-background")
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.options: dict[str, Any] = {}
+        self.options = Options()
+        self.asker = Asker(lambda: self.options)
+        self.index_semantics: Semantics = IndexSemantics(self)
+        self.jedi_semantics: Semantics = JediSemantics(self)
         self.hooks: dict[str, list[Callable[..., Any]]] = {}
         self.cleanups: list[Callable[[], Awaitable[None]]] = []  # awaited before the shutdown response
         self._progress_tokens: dict[str, str] = {}
@@ -179,41 +185,35 @@ class NexusServer(LanguageServer):
             future.cancel()
             raise
 
-    async def python(self, future: Future[T], budget: float,
-                     stop_on_cancel: Callable[[], bool] = lambda: True) -> T | None:
-        """Wait up to ``budget`` seconds for a jedi job; None when it is late or failed.
+    # -- the semantic seam -------------------------------------------------------------------------
 
-        A late job is abandoned: it may finish (and fill a cache) unless a newer request needs the
-        worker. When the request is cancelled, the job is stopped (dropped if queued, interrupted if
-        running) unless ``stop_on_cancel`` says another request still waits for it.
-        """
-        wrapped = asyncio.wrap_future(future)
-        wrapped.add_done_callback(_retrieve)  # a late job's failure is expected, not "never retrieved"
-        try:
-            return await asyncio.wait_for(asyncio.shield(wrapped), budget)
-        except TimeoutError:
-            log.debug("jedi over its %.0f ms budget: answering from the index", budget * 1000)
-            self.jedi.abandon(future)
-            return None
-        except asyncio.CancelledError:
-            if stop_on_cancel():
-                self.jedi.interrupt(future, "request cancelled")
-            raise
-        except NexusError as exc:
-            log.info("jedi: %s", exc)
-            return None
-        except Exception:
-            log.exception("jedi failed")
-            return None
+    def backend_for(self, doc: Document) -> Semantics | None:
+        """The semantic backend of ``doc``'s language (None: the index answers alone)."""
+        if doc.language == "python":
+            return self.jedi_semantics
+        return None
 
-    def budget(self, feature: str, default: float) -> float:
-        """Seconds jedi gets for ``feature`` before the index answers; ``initializationOptions.budgets``
-        (milliseconds per feature) overrides the default."""
-        budgets = self.options.get("budgets")
-        value = budgets.get(feature) if isinstance(budgets, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            return float(value) / 1000
-        return default
+    def backends(self) -> list[Semantics]:
+        """Every semantic backend this server may ask."""
+        return [self.jedi_semantics]
+
+    def query(self, doc: Document, position: types.Position, extra: Any = None) -> Query | None:
+        """A Query for ``position`` in ``doc``, or None when the position is outside the document."""
+        if not doc.lines.in_range(position):
+            return None
+        row, col = doc.lines.row_col(position)
+        return Query(doc, position, row, col, self.folder_of(doc), extra)
+
+    async def ask(self, feature: str, q: Query) -> Outcome:
+        """Ask ``q`` of the document's backend and the index, as ``semantics.policy`` says for ``feature``."""
+        return await self.asker.ask(feature, q, self.backend_for(q.doc), self.index_semantics)
+
+    async def resolve(self, item: types.CompletionItem) -> types.CompletionItem | None:
+        """Resolve ``item`` with the backend that made it (None: nothing to add)."""
+        data = item.data if isinstance(item.data, dict) else {}
+        if "py" in data:
+            return await self.asker.resolve(item, self.jedi_semantics)
+        return None
 
     def document(self, uri: str) -> Document:
         """The open (or on-disk) document; raises a JSON-RPC error the client can show otherwise."""
@@ -336,11 +336,6 @@ def _scrub(value: Any) -> Any:
         cleaned = [_scrub(item) for item in value]
         return cleaned if any(a is not b for a, b in zip(cleaned, value, strict=True)) else value
     return value
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 class DocumentRequestError(JsonRpcInvalidParams):

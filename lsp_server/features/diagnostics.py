@@ -32,7 +32,7 @@ def register(server: NexusServer) -> None:
             return None  # changed since scheduling
         problems = syntax_errors(source)
         if doc.language == "python" and doc.path is not None and len(text) <= MAX_LINT_BYTES \
-                and ls.options.get("ruff", True) is not False and not ruff_broken:
+                and ls.options.ruff and not ruff_broken:
             folder = ls.folder_of(doc)
             root = folder.root if folder is not None else doc.path.parent
             try:

@@ -9,6 +9,7 @@ from lsprotocol import types
 
 from ..convert import encoding_for
 from ..documents import path_of
+from ..options import Options
 from ..server import NexusServer
 
 log = logging.getLogger(__name__)
@@ -19,8 +20,8 @@ def register(server: NexusServer) -> None:
     def initialize(ls: NexusServer, params: types.InitializeParams) -> None:
         ls.loop = asyncio.get_running_loop()
         ls.documents.encoding = encoding_for(params.capabilities)
-        ls.options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
-        index = ls.options.get("index", True) is not False
+        ls.options = Options.parse(params.initialization_options)
+        index = ls.options.index
         folders = list(params.workspace_folders or ())
         if not folders and (params.root_uri or params.root_path):
             uri = params.root_uri or types.WorkspaceFolder(uri="", name="").uri
@@ -40,8 +41,13 @@ def register(server: NexusServer) -> None:
     def initialized(ls: NexusServer, params: types.InitializedParams) -> None:
         ls.emit("initialized")
         for folder in ls.folders:
+            for backend in ls.backends():
+                backend.start(folder)
             if folder.error:
                 ls.log_to_client(f"Nexus: {folder.error}", types.MessageType.Warning)
+        if ls.options.unknown:
+            ls.log_to_client(f"Nexus: unknown initializationOptions ignored: {', '.join(ls.options.unknown)}",
+                             types.MessageType.Warning)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: NexusServer, params: None) -> None:
@@ -65,5 +71,7 @@ def register(server: NexusServer) -> None:
         for added in params.event.added:
             root = path_of(added.uri)
             if root is not None:
-                await ls.offload(ls.folders.add, added.uri, root, ls.options.get("index", True) is not False)
+                folder = await ls.offload(ls.folders.add, added.uri, root, ls.options.index)
+                for backend in ls.backends():
+                    backend.start(folder)
         ls.emit("folders")

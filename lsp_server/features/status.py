@@ -2,7 +2,8 @@
 and health checks.
 
 Result: ``{version, server: {name, version}, positionEncoding, openDocuments, folders: [...],
-python: {...}, providers?: [...], kernels?: {...}}``. Each folder is ``{uri, root, state, error,
+python: {...}, semantics: {answers}, providers?: [...], kernels?: {...}}``. ``semantics.answers`` counts,
+per feature, who answered (``{"definition": {"jedi": 3, "index": 1}, "hover": {"none": 1}}``). Each folder is ``{uri, root, state, error,
 filesDone, filesTotal, indexedAt, index: <nexus status --json>, pythonEnvironment}``: the live state
 of the server's indexing next to what the index holds. ``providers`` (``ProviderRouter.status()``:
 names, models, whether configured, never a key) and ``kernels`` (each language and whether it can
@@ -37,6 +38,7 @@ def status(ls: NexusServer) -> dict[str, Any]:
         "positionEncoding": ls.documents.encoding, "openDocuments": sum(1 for _ in ls.documents),
         "folders": [folder.status() for folder in folders],
         "python": ls.jedi.status() if ls.jedi_started else {"running": None, "pid": None},
+        "semantics": {"answers": ls.asker.status()},
     }
     root = folders[0].root if folders else Path.cwd()
     settings = folders[0].ws.settings if folders and folders[0].ws is not None else None

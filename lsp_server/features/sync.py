@@ -72,10 +72,9 @@ def register(server: NexusServer) -> None:
                 and not doc.virtual:
             future = ls.background.submit(_update, folder.ws, rel, doc.text)
             future.add_done_callback(lambda f: f.exception() and log.info("indexing %s: %s", rel, f.exception()))
-        if doc.language == "python" and doc.path is not None:
-            semantics = ls.semantics(doc)
-            if semantics is not None:
-                semantics.parse(str(doc.path), doc.text)
+        backend = ls.backend_for(doc)
+        if backend is not None and not doc.too_large:
+            backend.opened(doc)  # warm it for this document: the first request after opening is fast
         ls.emit("opened", doc)
 
     def cancel_pending() -> None:

@@ -63,7 +63,7 @@ def register(server: NexusServer) -> None:
                 id="nexus-watched-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
                 register_options=options)]))
             return
-        if server.options.get("fileWatcher", True) is False:
+        if not server.options.file_watcher:
             return
         roots = [folder.root for folder in server.folders]
         if roots:
