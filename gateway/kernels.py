@@ -73,6 +73,7 @@ class KernelsHandle:
         service = await self.service()
         session = f"{request.user}/{request.session_id}" if request.session_id is not None else None
         self._running += 1
+        events: AsyncIterator[StreamEvent] | None = None
         try:
             if request.path is not None:  # a program of its own, the workspace read-only, stdin empty
                 events = service.stream_file(request.path, request.args, language=request.language,
@@ -86,6 +87,9 @@ class KernelsHandle:
                 yield event
         finally:
             self._running -= 1
+            close = getattr(events, "aclose", None)
+            if close is not None:  # an abandoned run interrupts its kernel now, not when collected
+                await close()
 
     def active_count(self) -> int:
         """Kernels busy for clients or kept for their sessions (the ``nexus_active_kernels`` gauge)."""
