@@ -74,6 +74,7 @@ class KernelsHandle:
         session = f"{request.user}/{request.session_id}" if request.session_id is not None else None
         self._running += 1
         try:
+            events: AsyncIterator[StreamEvent]
             if request.path is not None:  # a program of its own, the workspace read-only, stdin empty
                 events = service.stream_file(request.path, request.args, language=request.language,
                                              cwd=request.cwd, timeout=request.timeout)
