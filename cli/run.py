@@ -141,7 +141,11 @@ async def _read_line(prompt: str, password: bool) -> str | None:
                 line = text.removesuffix("\n") if text else None
         except (OSError, ValueError, EOFError):
             line = None
-        loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(line))
+        def deliver() -> None:
+            if not answer.done():
+                answer.set_result(line)
+
+        loop.call_soon_threadsafe(deliver)
 
     if sys.stdin is None or sys.stdin.closed:
         return None

@@ -8,6 +8,9 @@ adapter and the CLI:
   ``{output, exitCode, executionTime, outputs}``) and items ``Stream`` / ``Rich`` / ``Error``.
 - ``run_code`` / ``stream_code`` with ``AttachedKernel``: the same execute/collect/timeout/truncate
   logic on any jupyter_client-style manager + client (jupyter-server's MultiKernelManager kernels).
+- ``ExecutionService.stream_file`` / ``run_file``: a FILE run as its language's runner would (``python
+  FILE ARGS``, ``node``, tsx, ``java FILE``, ``g++ && ./a.out``) in the sandbox; the result's ``errors``
+  are ``SourceError`` s in the user's files; ``UnknownFileTypeError`` for an extension nothing runs.
 - ``KernelBackend`` (``LocalBackend``, ``GatewayBackend``), ``KernelSettings`` / ``kernel_settings``.
 """
 
@@ -26,6 +29,7 @@ from .errors import (
 from .execution import AttachedKernel, RunnableKernel, run_code, stream_code
 from .gateway_client import GatewayBackend
 from .languages import LANGUAGES, Language, language_for_path
+from .programs import UnknownFileTypeError
 from .results import (
     EXIT_ERROR,
     EXIT_KILLED,
@@ -35,6 +39,7 @@ from .results import (
     ExecutionResult,
     OutputItem,
     Rich,
+    SourceError,
     Stream,
 )
 from .service import ExecutionService, LanguageStatus, SessionInfo, StreamEvent
@@ -69,9 +74,11 @@ __all__ = [
     "RunnableKernel",
     "SandboxUnavailableError",
     "SessionInfo",
+    "SourceError",
     "Stream",
     "StreamEvent",
     "ToolchainMissingError",
+    "UnknownFileTypeError",
     "UnknownLanguageError",
     "kernel_settings",
     "language_for_path",

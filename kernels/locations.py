@@ -118,7 +118,7 @@ def _python_column(lines: list[str], index: int, path: str, number: int) -> int 
 
 _NODE_HEADER = re.compile(r"^(?P<path>/[^\n]*?):(?P<line>\d+)$")
 _NODE_FRAME = re.compile(r"^\s+at (?:.*? \()?(?:file://)?(?P<path>/[^():]+):(?P<line>\d+):(?P<column>\d+)\)?$")
-_NODE_MESSAGE = re.compile(r"^(?:Uncaught )?[A-Za-z_$][\w$.]*(?:Error|Exception|Interrupt)\b.*$|^\[?[A-Z]\w*\]?: ")
+_NODE_MESSAGE = re.compile(r"^(?:Uncaught )?(?:[A-Za-z_$][\w$.]*)?(?:Error|Exception)\b.*$")
 _TS_DIAGNOSTIC = re.compile(
     r"^(?P<path>[^\n]+?):(?P<line>\d+):(?P<column>\d+) - error (?P<message>TS\d+: .*)$", re.MULTILINE
 )
@@ -134,34 +134,36 @@ def _typescript(text: str, places: _Places) -> list[SourceError]:
 
 
 def _node(text: str, places: _Places) -> list[SourceError]:
+    """Each error line (``TypeError: ...`` at column 0) with the first of its stack frames in a user file;
+    without one (a syntax error), the ``path:line`` header and caret Node printed above it."""
     lines = text.splitlines()
     found: list[SourceError] = []
+    header: tuple[str | None, int, int | None] | None = None
     for index, line in enumerate(lines):
-        header = _NODE_HEADER.match(line)
-        if not header:
+        top = _NODE_HEADER.match(line)
+        if top:
+            carets = lines[index + 2] if index + 2 < len(lines) else ""
+            column = len(carets) - len(carets.lstrip()) + 1 if carets.strip() and set(carets.strip()) == {"^"} else None
+            header = (places.user_file(top["path"]), int(top["line"]), column)
             continue
-        header_path = places.user_file(header["path"])
-        message, frame, column = "", None, None
-        if index + 2 < len(lines) and lines[index + 2].strip() == "^" * len(lines[index + 2].strip()) and lines[index + 2].strip():
-            column = len(lines[index + 2]) - len(lines[index + 2].lstrip()) + 1
-        for later in lines[index + 1:index + 60]:
-            if not message and _NODE_MESSAGE.match(later):
-                message = later.strip()
-                continue
-            if message:
-                at = _NODE_FRAME.match(later)
-                if at is None:
-                    if not later.startswith(" "):
-                        break
+        if not _NODE_MESSAGE.match(line):
+            continue
+        frame = None
+        for later in lines[index + 1:index + 80]:
+            at = _NODE_FRAME.match(later)
+            if at is None:
+                if later.startswith((" ", "\t")):
                     continue
-                path = places.user_file(at["path"])
-                if path is not None:
-                    frame = SourceError(path, int(at["line"]), int(at["column"]), message)
-                    break
+                break
+            path = places.user_file(at["path"])
+            if path is not None:
+                frame = SourceError(path, int(at["line"]), int(at["column"]), line.strip())
+                break
         if frame is not None:
             found.append(frame)
-        elif header_path is not None:
-            found.append(SourceError(header_path, int(header["line"]), column, message or "error"))
+        elif header is not None and header[0] is not None:
+            found.append(SourceError(header[0], header[1], header[2], line.strip()))
+        header = None
     return found
 
 

@@ -176,3 +176,19 @@ async def test_leaving_a_run_early_stops_the_program(service: ExecutionService, 
     await events.aclose()
     left = [p for p in psutil.process_iter(["cmdline"]) if str(script) in " ".join(p.info["cmdline"] or ())]
     assert left == []
+
+
+@pytest.mark.parametrize(("name", "source", "marker"), [
+    ("lib.py", "import json\n\n\ndef load(text):\n    return json.loads(text)  # here\n\n\nload('{')\n", "json.loads"),
+    ("lib.js", "function load(text) {\n  return JSON.parse(text);  // here\n}\nload('{');\n", "JSON.parse"),
+])
+async def test_an_error_raised_inside_a_library_points_at_the_users_call(
+    service: ExecutionService, tmp_path: Path, name: str, source: str, marker: str
+) -> None:
+    if name.endswith(".js"):
+        need("node")
+    script = tmp_path / name
+    script.write_text(source)
+    result = await service.run_file(script)
+    assert result.exit_code == 1 and result.errors, result.output
+    assert (result.errors[0].path, result.errors[0].line) == (str(script), line_of(script, marker))
