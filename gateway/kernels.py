@@ -75,7 +75,6 @@ class KernelsHandle:
         self._running += 1
         events: AsyncIterator[StreamEvent] | None = None
         try:
-            events: AsyncIterator[StreamEvent]
             if request.path is not None:  # a program of its own, the workspace read-only, stdin empty
                 events = service.stream_file(request.path, request.args, language=request.language,
                                              cwd=request.cwd, timeout=request.timeout)
