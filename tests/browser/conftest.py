@@ -99,7 +99,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # ends with the package: Playwright's sync API keeps an event loop
 def lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[Lab]:
     if not Path(CHROMIUM).exists():
         _required("Debian's chromium is not installed (apt-get install chromium chromium-driver)")
@@ -178,7 +178,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[L
         fake.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # running in this thread, which breaks every later asyncio test
 def browser(lab: Lab) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
