@@ -133,7 +133,6 @@ async def test_nul_and_surrogates_in_uris_and_text_never_give_internal_errors(ro
     nul = answers[(never_opened[0], "textDocument/hover")]["error"]["message"]
     assert "not a usable file URI" in nul and "NUL byte" in nul
     assert "no such file" in answers[(never_opened[1], "textDocument/hover")]["error"]["message"]  # U+FFFD now
-    # The lone surrogate arrived as U+FFFD and was searched for as such.
     # the lone surrogate arrives as U+FFFD, which is no name character: the search is the search for "f"
     found = answers[(f"f{SURROGATE}", 'workspace/symbol {"query": "f\\ud800"}')]["result"]
     assert isinstance(found, list) and all(hit["name"].startswith("f") for hit in found), found
